@@ -1,0 +1,45 @@
+# newsarchive: every target uses the project's own virtualenv in .venv.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+OUTPUT ?= demo-archive
+
+.PHONY: help install test lint typecheck demo bench bench-extract clean
+
+help:
+	@echo "make test           lint, then the whole test suite (creates $(VENV) if missing)"
+	@echo "make demo           crawl the bundled sample news site into ./$(OUTPUT)"
+	@echo "make bench-extract  extraction quality and speed vs plain trafilatura"
+	@echo "make bench          all benchmarks"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	# the stock pip 23 skips lxml_html_clean and trafilatura then fails to import
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check crawler pipelines tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+demo: $(STAMP)
+	$(BIN)/newsarchive demo --output $(OUTPUT)
+
+bench-extract: $(STAMP)
+	$(BIN)/python -m bench.extract
+
+bench: bench-extract
+
+clean:
+	rm -rf $(VENV) demo-archive .pytest_cache .ruff_cache .mypy_cache

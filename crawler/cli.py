@@ -1,0 +1,244 @@
+"""The ``newsarchive`` command: crawl, demo, extract."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from crawler import __version__, exitcodes
+from crawler.config import ConfigError, SiteConfig, load_sites, site_from_urls
+
+__all__ = ["build_parser", "main"]
+
+DESCRIPTION = """\
+Archive news sites: discover articles from start pages, RSS/Atom feeds and sitemaps,
+extract clean text and metadata, write gzipped JSON Lines.
+
+exit status: 0 success; 1 the run failed (nothing fetched, crawl error);
+2 bad command line or config; 3 the output could not be written.
+"""
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value!r}")
+    return number
+
+
+def _since(value: str) -> str:
+    from crawler.since import parse_since  # noqa: PLC0415
+
+    try:
+        parse_since(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def _setting(value: str) -> tuple[str, str]:
+    name, sep, setting = value.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {value!r}")
+    return name, setting
+
+
+def _add_run_options(p: argparse.ArgumentParser, default_output: str) -> None:
+    out = p.add_argument_group("output")
+    out.add_argument("-o", "--output", default=default_output, metavar="DIR",
+                     help="where to write the archive (default: %(default)s)")
+    out.add_argument("--text-files", action="store_true",
+                     help="also write one .txt file per article (for small runs)")
+    limits = p.add_argument_group("limits")
+    limits.add_argument("--max-articles", type=_positive_int, metavar="N",
+                        help="stop after N articles (default: no limit)")
+    limits.add_argument("--since", type=_since, metavar="AGE|DATE",
+                        help="only articles published since, e.g. 2d, 12h, 2026-11-01 "
+                             "(default: no limit)")
+    limits.add_argument("--depth", type=_positive_int, metavar="N",
+                        help="links to follow from start pages (default: 2; feeds and "
+                             "sitemaps are always read)")
+    logs = p.add_argument_group("logging")
+    logs.add_argument("-v", "--verbose", action="count", default=0,
+                      help="more log output (-v info, -vv debug)")
+    logs.add_argument("-q", "--quiet", action="store_true",
+                      help="no progress line and no summary, errors only")
+    logs.add_argument("--log-file", metavar="PATH", help="write the log to PATH")
+    p.add_argument("-s", "--set", dest="settings", type=_setting, action="append",
+                   default=[], metavar="NAME=VALUE",
+                   help="override a Scrapy/newsarchive setting (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsarchive", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"newsarchive {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    crawl = sub.add_parser(
+        "crawl", help="crawl sites into an archive",
+        description="Crawl one site or a URL list (one-off), or the sites of a config file "
+                    "(scheduled). Start URLs that look like feeds or sitemaps are read as "
+                    "such; a site root also brings in the sitemaps of its robots.txt.")
+    crawl.add_argument("urls", nargs="*", metavar="URL",
+                       help="start pages, feeds or sitemaps of one-off runs")
+    crawl.add_argument("--urls-file", metavar="FILE",
+                       help="fetch exactly the URLs listed in FILE ('-' for stdin), one per "
+                            "line, without following links")
+    crawl.add_argument("--config", metavar="SITES.TOML",
+                       help="crawl the sites of this config file (see sites.example.toml)")
+    crawl.add_argument("--site", action="append", metavar="NAME",
+                       help="with --config: only this site (repeatable)")
+    _add_run_options(crawl, "archive")
+
+    demo = sub.add_parser(
+        "demo", help="archive the bundled sample news site (served on 127.0.0.1)",
+        description="Serve the bundled sample news site on 127.0.0.1 and crawl it, "
+                    "the quickest way to see what newsarchive writes.")
+    _add_run_options(demo, "demo-archive")
+
+    extract = sub.add_parser(
+        "extract", help="extract one saved HTML page (the crawl's code path)",
+        description="Extract the article text and metadata of a saved HTML page.")
+    extract.add_argument("file", metavar="FILE", help="HTML file, or '-' for stdin")
+    extract.add_argument("--url", required=True, help="the URL the page was fetched from")
+    extract.add_argument("--format", choices=("txt", "json"), default="txt",
+                         help="plain text, or a JSON object with all fields "
+                              "(default: %(default)s)")
+    return parser
+
+
+def _settings_for(args: argparse.Namespace) -> dict[str, Any]:
+    level = "DEBUG" if args.verbose > 1 else "INFO" if args.verbose else (
+        "ERROR" if args.quiet else "WARNING")
+    overrides: dict[str, Any] = {
+        "ARTICLES_OUTPUT": args.output,
+        "ARTICLES_TEXT_FILES": args.text_files,
+        "LOG_LEVEL": level,
+        "PROGRESS_ENABLED": not args.quiet,
+    }
+    if args.depth is not None:
+        overrides["NEWS_DEPTH"] = args.depth
+    if args.max_articles:
+        overrides["ARTICLES_MAX_ITEMS"] = args.max_articles
+    if args.log_file:
+        overrides["LOG_FILE"] = args.log_file
+    overrides.update(dict(args.settings))
+    return overrides
+
+
+def _check_output(path: str) -> None:
+    target = Path(path)
+    target.mkdir(parents=True, exist_ok=True)
+    if not os.access(target, os.W_OK):
+        raise PermissionError(f"{target}: not writable")
+
+
+def _run(sites: list[SiteConfig], args: argparse.Namespace) -> int:
+    from crawler.run import project_settings, run_crawl, summary  # noqa: PLC0415
+
+    try:
+        _check_output(args.output)
+    except OSError as exc:
+        print(f"newsarchive: error: output {args.output}: {exc}", file=sys.stderr)
+        return exitcodes.STORAGE_ERROR
+    result = run_crawl(sites, project_settings(_settings_for(args)))
+    if not args.quiet:
+        print(summary(result, Path(args.output)))
+    if result.exit_code != exitcodes.OK:
+        print(f"newsarchive: run ended with status {result.exit_code} "
+              f"({result.stats.get('finish_reason', 'unknown')})", file=sys.stderr)
+    return result.exit_code
+
+
+def _crawl(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from crawler.spiders.news import read_urls_file  # noqa: PLC0415
+
+    if args.config and (args.urls or args.urls_file):
+        parser.error("crawl: give URLs/--urls-file or --config, not both")
+    if args.site and not args.config:
+        parser.error("crawl: --site needs --config")
+    if not (args.config or args.urls or args.urls_file):
+        parser.error("crawl: nothing to crawl: give URLs, --urls-file or --config")
+    try:
+        if args.config:
+            sites = load_sites(args.config, args.site)
+            overrides: dict[str, Any] = {}
+            if args.since:
+                from crawler.since import parse_since  # noqa: PLC0415
+
+                overrides.update(since=args.since, since_dt=parse_since(args.since))
+            if args.max_articles:
+                overrides["max_articles"] = args.max_articles
+            if args.depth is not None:
+                overrides["depth"] = args.depth
+            sites = [replace(s, **overrides) for s in sites]
+        else:
+            sites = site_from_urls(args.urls, depth=args.depth, since=args.since) \
+                if args.urls else []
+            if args.urls_file:
+                listed = read_urls_file(args.urls_file)
+                if not listed:
+                    raise ConfigError(f"{args.urls_file}: no URLs in the list")
+                sites += [replace(s, robots_sitemaps=False, feed_autodiscovery=False,
+                                  depth=0, name=s.name + "-list" if any(
+                                      o.name == s.name for o in sites) else s.name)
+                          for s in site_from_urls(listed, since=args.since)]
+    except ConfigError as exc:
+        print(f"newsarchive: config error: {exc}", file=sys.stderr)
+        return exitcodes.CONFIG_ERROR
+    return _run(sites, args)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from crawler.sample_site import SampleSiteServer  # noqa: PLC0415
+
+    with SampleSiteServer() as server:
+        if not args.quiet:
+            print(f"serving the sample news site at {server.base_url}/")
+        sites = site_from_urls([server.base_url + "/"], depth=args.depth, since=args.since)
+        sites = [replace(s, name="sample-gazette") for s in sites]
+        return _run(sites, args)
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from pipelines.extract import extract_article  # noqa: PLC0415
+
+    try:
+        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"newsarchive: error: {args.file}: {exc}", file=sys.stderr)
+        return exitcodes.CONFIG_ERROR
+    article = extract_article(data, args.url)
+    if args.format == "json":
+        print(json.dumps(asdict(article), ensure_ascii=False, indent=2))
+    else:
+        print(article.text)
+    if not article.text:
+        print(f"newsarchive: no article text found in {args.file}", file=sys.stderr)
+        return exitcodes.FAILED
+    return exitcodes.OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "crawl":
+        return _crawl(args, parser)
+    if args.command == "demo":
+        return _demo(args)
+    return _extract(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""Site configuration: the ``sites.toml`` file of scheduled crawls, and one-off runs.
+
+A bad file fails before any request with a ``ConfigError`` naming the file, the site and
+the field.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawler.since import parse_since
+from crawler.urls import host_of
+
+__all__ = ["ConfigError", "SiteConfig", "load_sites", "site_from_urls"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with a message that names where it is."""
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """One site to crawl. Field names are the keys of a ``[[sites]]`` table."""
+
+    name: str
+    start_urls: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    allowed_domains: tuple[str, ...] = ()
+    article_allow: tuple[str, ...] = ()
+    article_deny: tuple[str, ...] = ()
+    follow_deny: tuple[str, ...] = ()
+    depth: int | None = None
+    download_delay: float | None = None
+    concurrency: int | None = None
+    since: str | None = None
+    max_articles: int | None = None
+    robots_sitemaps: bool = True
+    feed_autodiscovery: bool = True
+    follow_article_links: bool = False
+    # derived, not read from the file
+    since_dt: datetime | None = field(default=None, compare=False)
+
+    @property
+    def seeds(self) -> tuple[str, ...]:
+        return self.start_urls + self.feeds + self.sitemaps
+
+    def compiled(self, name: str) -> list[re.Pattern[str]]:
+        return [re.compile(p) for p in getattr(self, name)]
+
+
+_LISTS = {"start_urls", "feeds", "sitemaps", "allowed_domains", "article_allow",
+          "article_deny", "follow_deny"}
+_URL_LISTS = {"start_urls", "feeds", "sitemaps"}
+_REGEX_LISTS = {"article_allow", "article_deny", "follow_deny"}
+_BOOLS = {"robots_sitemaps", "feed_autodiscovery", "follow_article_links"}
+_FILE_FIELDS = {f.name for f in fields(SiteConfig)} - {"since_dt"}
+
+
+def _check_url(where: str, key: str, url: Any) -> str:
+    if not isinstance(url, str):
+        raise ConfigError(f"{where}: field {key!r}: expected a URL string, got {url!r}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: field {key!r}: {url!r} is not an http(s) URL")
+    return url
+
+
+def _build(where: str, raw: dict[str, Any], now: datetime | None) -> SiteConfig:
+    unknown = set(raw) - _FILE_FIELDS
+    if unknown:
+        names = ", ".join(sorted(unknown))
+        known = ", ".join(sorted(_FILE_FIELDS))
+        raise ConfigError(f"{where}: unknown field(s) {names} (known fields: {known})")
+    name = raw.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(
+            f"{where}: field 'name': expected a short name of letters, digits, '.', '_' or "
+            f"'-', got {name!r}")
+    where = f"{where} ({name!r})"
+    values: dict[str, Any] = {"name": name}
+    for key in _LISTS:
+        if key not in raw:
+            continue
+        value = raw[key]
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: field {key!r}: expected a list, got {value!r}")
+        if key in _URL_LISTS:
+            value = [_check_url(where, key, v) for v in value]
+        for item in value:
+            if not isinstance(item, str):
+                raise ConfigError(f"{where}: field {key!r}: expected strings, got {item!r}")
+            if key in _REGEX_LISTS:
+                try:
+                    re.compile(item)
+                except re.error as exc:
+                    raise ConfigError(
+                        f"{where}: field {key!r}: bad regular expression {item!r}: {exc}"
+                    ) from None
+        values[key] = tuple(value)
+    for key in _BOOLS:
+        if key in raw:
+            if not isinstance(raw[key], bool):
+                raise ConfigError(f"{where}: field {key!r}: expected true or false, "
+                                  f"got {raw[key]!r}")
+            values[key] = raw[key]
+    for key, minimum in (("depth", 0), ("concurrency", 1), ("max_articles", 1)):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ConfigError(f"{where}: field {key!r}: expected an integer >= {minimum}, "
+                                  f"got {value!r}")
+            values[key] = value
+    if "download_delay" in raw:
+        value = raw["download_delay"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"{where}: field 'download_delay': expected seconds >= 0, "
+                              f"got {value!r}")
+        values["download_delay"] = float(value)
+    if "since" in raw:
+        value = raw["since"]
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        if not isinstance(value, str):
+            value = str(value)
+        try:
+            values["since_dt"] = parse_since(value, now)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: field 'since': {exc}") from None
+        values["since"] = value
+    site = SiteConfig(**values)
+    if not site.seeds:
+        raise ConfigError(f"{where}: no start_urls, feeds or sitemaps: nothing to crawl")
+    if not site.allowed_domains:
+        site = _with_default_domains(site)
+    return site
+
+
+def _with_default_domains(site: SiteConfig) -> SiteConfig:
+    from dataclasses import replace  # noqa: PLC0415
+
+    hosts = sorted({host_of(u) for u in site.seeds})
+    return replace(site, allowed_domains=tuple(hosts))
+
+
+def load_sites(path: str | Path, only: list[str] | None = None,
+               now: datetime | None = None) -> list[SiteConfig]:
+    """Read and validate a ``sites.toml`` file; ``only`` selects sites by name."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: can't read the config file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    unknown = set(data) - {"defaults", "sites"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))} "
+                          "(expected [defaults] and [[sites]])")
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise ConfigError(f"{path}: [defaults] must be a table")
+    if "name" in defaults:
+        raise ConfigError(f"{path}: [defaults]: field 'name' belongs to each site")
+    raw_sites = data.get("sites")
+    if not isinstance(raw_sites, list) or not raw_sites:
+        raise ConfigError(f"{path}: no sites: add at least one [[sites]] table")
+    sites: list[SiteConfig] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_sites):
+        where = f"{path}: sites[{index}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: expected a table")
+        site = _build(where, {**defaults, **raw}, now)
+        if site.name in seen:
+            raise ConfigError(f"{where}: field 'name': {site.name!r} is used twice")
+        seen.add(site.name)
+        sites.append(site)
+    if only:
+        missing = [n for n in only if n not in seen]
+        if missing:
+            raise ConfigError(f"{path}: no site named {', '.join(map(repr, missing))} "
+                              f"(sites: {', '.join(sorted(seen))})")
+        sites = [s for s in sites if s.name in only]
+    return sites
+
+
+def site_from_urls(urls: list[str], *, depth: int | None = None, since: str | None = None,
+                   max_articles: int | None = None, now: datetime | None = None,
+                   ) -> list[SiteConfig]:
+    """One-off runs: one site per host of the given URLs.
+
+    URLs ending in ``.xml``/``.xml.gz`` or containing ``sitemap`` are taken as sitemaps,
+    ``rss``/``atom``/``feed`` URLs as feeds, the rest as start pages.
+    """
+    by_host: dict[str, dict[str, list[str]]] = {}
+    for url in urls:
+        _check_url("command line", "URL", url)
+        kind = _guess_kind(url)
+        by_host.setdefault(host_of(url), {"start_urls": [], "feeds": [], "sitemaps": []})
+        by_host[host_of(url)][kind].append(url)
+    sites = []
+    for host, seeds in by_host.items():
+        raw: dict[str, Any] = {"name": host, **{k: v for k, v in seeds.items() if v}}
+        if depth is not None:
+            raw["depth"] = depth
+        if since is not None:
+            raw["since"] = since
+        if max_articles is not None:
+            raw["max_articles"] = max_articles
+        sites.append(_build("command line", raw, now))
+    return sites
+
+
+def _guess_kind(url: str) -> str:
+    path = urlsplit(url).path.lower()
+    last = path.rsplit("/", 1)[-1]
+    if "sitemap" in last or last.endswith((".xml.gz",)):
+        return "sitemaps"
+    if any(w in path for w in ("rss", "atom", "/feed")) or last.endswith((".rss", ".atom")):
+        return "feeds"
+    return "start_urls"

@@ -1,0 +1,84 @@
+"""Run a crawl in this process and judge its outcome from Scrapy's stats."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scrapy.settings import Settings
+from scrapy.utils.project import get_project_settings
+
+from crawler import exitcodes
+from crawler.config import SiteConfig
+
+__all__ = ["RunResult", "exit_code_for", "project_settings", "run_crawl", "summary"]
+
+
+def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    """The project's settings, found without a ``scrapy.cfg`` in the working directory."""
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    settings = get_project_settings()
+    settings.setdict(overrides or {}, priority="cmdline")
+    return settings
+
+
+@dataclass
+class RunResult:
+    stats: dict[str, Any] = field(default_factory=dict)
+    exit_code: int = exitcodes.OK
+
+
+def exit_code_for(stats: dict[str, Any]) -> int:
+    if stats.get("articles/storage_error") or stats.get("finish_reason") == "storage_error":
+        return exitcodes.STORAGE_ERROR
+    if stats.get("finish_reason") not in ("finished", "closespider_itemcount"):
+        return exitcodes.FAILED
+    if not stats.get("response_received_count"):
+        return exitcodes.FAILED
+    return exitcodes.OK
+
+
+def run_crawl(sites: Sequence[SiteConfig], settings: Settings) -> RunResult:
+    """Crawl ``sites`` with ``settings``; blocks until the crawl ends."""
+    from scrapy.crawler import AsyncCrawlerProcess  # noqa: PLC0415
+
+    from crawler.spiders.news import NewsSpider  # noqa: PLC0415
+
+    process = AsyncCrawlerProcess(settings)
+    crawler = process.create_crawler(NewsSpider)
+    process.crawl(crawler, sites=list(sites))
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    return RunResult(stats=stats, exit_code=exit_code_for(stats))
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
+def summary(result: RunResult, output: Path) -> str:
+    s = result.stats
+    errors = {k.rsplit("/", 1)[-1]: v for k, v in s.items()
+              if k.startswith(("news/http_errors/", "news/fetch_errors/"))}
+    error_text = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items())) or "none"
+    lines = [
+        f"articles: {s.get('articles/written', 0)} "
+        f"(duplicates skipped: {s.get('news/duplicate_articles', 0) + s.get('dedup/duplicates', 0)}"
+        f", too short: {s.get('extract/too_short', 0)})",
+        f"pages fetched: {s.get('response_received_count', 0)} "
+        f"({_size(s.get('downloader/response_bytes', 0))})",
+        f"errors: {error_text}; feed errors: {s.get('news/feed_errors', 0)}; "
+        f"sitemap errors: {s.get('news/sitemap_errors', 0)}",
+        f"written: {s.get('articles/files', 0)} article file(s), "
+        f"{_size(s.get('articles/bytes', 0))}, under {output.resolve()}",
+        f"finished: {s.get('finish_reason', 'unknown')} "
+        f"in {s.get('elapsed_time_seconds', 0):.1f} s",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,285 @@
+"""The one news spider: seeds from start pages, feeds and sitemaps, per site.
+
+``newsarchive crawl`` passes ``SiteConfig`` objects; ``scrapy crawl news`` takes string
+arguments: ``-a url=URL[,URL…]``, ``-a urls_file=PATH``, ``-a config=sites.toml``,
+``-a site=NAME[,NAME…]``, ``-a since=2d``, ``-a depth=N``, ``-a max_articles=N``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterable
+from contextlib import suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit, urlunsplit
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.sitemap import sitemap_urls_from_robots
+from twisted.python.failure import Failure
+
+from crawler.classify import is_article, page_evidence
+from crawler.config import ConfigError, SiteConfig, load_sites, site_from_urls
+from crawler.discovery import DiscoveryError, Entry, feed_links, parse_feed, parse_sitemap
+from crawler.items import FetchedPage
+from crawler.urls import in_domains, normalize_url
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+__all__ = ["NewsSpider"]
+
+# Links never worth following from a news page.
+_DENY_LINKS = (r"/(login|signin|signup|register|subscribe|account|cart|checkout)(/|$)",
+               r"/wp-(admin|login)", r"[?&](replytocom|share|print)=", r"/feed/?$",
+               r"/(amp|print)/?$")
+
+
+def _csv(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def read_urls_file(path: str) -> list[str]:
+    """URLs from a file (``-`` for stdin), one per line; blank lines and ``#`` comments ok."""
+    import sys  # noqa: PLC0415
+
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: can't read the URL list: {exc}") from None
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+class NewsSpider(scrapy.Spider):
+    name = "news"
+
+    def __init__(self, *args: Any, sites: Iterable[SiteConfig] | None = None,
+                 url: str | None = None, urls_file: str | None = None,
+                 config: str | None = None, site: str | None = None,
+                 since: str | None = None, depth: str | int | None = None,
+                 max_articles: str | int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if sites is None:
+            sites = self._sites_from_args(url, urls_file, config, site, since, depth,
+                                          max_articles)
+        self.sites: dict[str, SiteConfig] = {s.name: s for s in sites}
+        if not self.sites:
+            raise ConfigError("nothing to crawl: give URLs, --urls-file or --config")
+        self.allowed_domains = sorted({d for s in self.sites.values()
+                                       for d in s.allowed_domains})
+        self._patterns = {name: {k: s.compiled(k) for k in
+                                 ("article_allow", "article_deny", "follow_deny")}
+                          for name, s in self.sites.items()}
+        self._link_extractors = {
+            # Scope is checked by host below (LinkExtractor's allow_domains compares the
+            # netloc, port included).
+            name: LinkExtractor(deny=list(s.follow_deny) + list(_DENY_LINKS), unique=True)
+            for name, s in self.sites.items()}
+        self.emitted: set[str] = set()
+        self.tracking: list[str] = []
+        self.default_depth = 2
+        self.min_words = 80
+        self.follow_article_links = False
+        self.robots_sitemaps = True
+        self.feed_autodiscovery = True
+
+    @staticmethod
+    def _sites_from_args(url: str | None, urls_file: str | None, config: str | None,
+                         site: str | None, since: str | None, depth: str | int | None,
+                         max_articles: str | int | None) -> list[SiteConfig]:
+        depth_i = int(depth) if depth not in (None, "") else None
+        max_i = int(max_articles) if max_articles not in (None, "") else None
+        if config:
+            from dataclasses import replace  # noqa: PLC0415
+
+            sites = load_sites(config, _csv(site) or None)
+            overrides: dict[str, Any] = {}
+            if depth_i is not None:
+                overrides["depth"] = depth_i
+            if max_i is not None:
+                overrides["max_articles"] = max_i
+            if since:
+                from crawler.since import parse_since  # noqa: PLC0415
+
+                overrides["since"], overrides["since_dt"] = since, parse_since(since)
+            return [replace(s, **overrides) for s in sites]
+        urls = _csv(url)
+        if urls_file:
+            urls += read_urls_file(urls_file)
+        return site_from_urls(urls, depth=depth_i, since=since, max_articles=max_i)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.tracking = settings.getlist("NEWS_STRIP_QUERY_PARAMS")
+        spider.default_depth = settings.getint("NEWS_DEPTH")
+        spider.min_words = settings.getint("NEWS_MIN_ARTICLE_WORDS")
+        spider.follow_article_links = settings.getbool("NEWS_FOLLOW_ARTICLE_LINKS")
+        spider.robots_sitemaps = settings.getbool("NEWS_ROBOTS_SITEMAPS")
+        spider.feed_autodiscovery = settings.getbool("NEWS_FEED_AUTODISCOVERY")
+        # Per-site delay and concurrency become Scrapy download slots (one per domain).
+        slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
+        for site in spider.sites.values():
+            slot: dict[str, Any] = {}
+            if site.download_delay is not None:
+                slot["delay"] = site.download_delay
+            if site.concurrency is not None:
+                slot["concurrency"] = site.concurrency
+            if slot:
+                for domain in site.allowed_domains:
+                    slots.setdefault(domain, slot)
+        if slots and not settings.frozen:
+            settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        return spider
+
+    # --- per-site answers used by pipelines ----------------------------------------------
+    def since_for(self, site: str | None) -> datetime | None:
+        config = self.sites.get(site or "")
+        return config.since_dt if config else None
+
+    def max_articles_for(self, site: str | None) -> int | None:
+        config = self.sites.get(site or "")
+        return config.max_articles if config else None
+
+    def depth_for(self, site: SiteConfig) -> int:
+        return site.depth if site.depth is not None else self.default_depth
+
+    # --- seeding -----------------------------------------------------------------------
+    def _request(self, url: str, site: SiteConfig, source: str, callback: Any,
+                 **meta: Any) -> scrapy.Request:
+        meta = {"news_site": site.name, "news_source": source, **meta}
+        return scrapy.Request(normalize_url(url, self.tracking), callback=callback,
+                              errback=self.on_error, meta=meta)
+
+    async def start(self) -> AsyncIterator[Any]:
+        for site in self.sites.values():
+            for url in site.start_urls:
+                yield self._request(url, site, "start", self.parse_page)
+            for url in site.feeds:
+                yield self._request(url, site, "feed", self.parse_feed)
+            for url in site.sitemaps:
+                yield self._request(url, site, "sitemap", self.parse_sitemap)
+            if site.robots_sitemaps and self.robots_sitemaps and not site.sitemaps:
+                # Only for site roots: a list of article URLs must not pull in a whole site.
+                roots = [u for u in site.start_urls if urlsplit(u).path in ("", "/")]
+                for origin in dict.fromkeys(self._origin(u) for u in roots):
+                    yield self._request(origin + "/robots.txt", site, "robots",
+                                        self.parse_robots)
+
+    @staticmethod
+    def _origin(url: str) -> str:
+        parts = urlsplit(url)
+        return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+
+    # --- callbacks ---------------------------------------------------------------------
+    def _site(self, response: Response) -> SiteConfig:
+        return self.sites[response.meta["news_site"]]
+
+    def _count(self, key: str, value: int = 1) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(key, value)
+
+    def parse_robots(self, response: Response) -> Iterable[scrapy.Request]:
+        site = self._site(response)
+        for url in sitemap_urls_from_robots(response.body, base_url=response.url):
+            self._count("news/sitemaps_from_robots")
+            yield self._request(url, site, "sitemap", self.parse_sitemap, depth_reset=True)
+
+    def _entries_to_requests(self, entries: list[Entry], site: SiteConfig, source: str,
+                             callback: Any) -> Iterable[scrapy.Request]:
+        since = site.since_dt
+        for entry in entries:
+            if since and entry.date and entry.date < since:
+                self._count("news/skipped_before_since")
+                continue
+            if not in_domains(entry.url, site.allowed_domains):
+                self._count("news/offsite_entries")
+                continue
+            if entry.is_sitemap:
+                yield self._request(entry.url, site, "sitemap", self.parse_sitemap,
+                                    depth_reset=True)
+            else:
+                listed = entry.date.isoformat() if entry.date else None
+                yield self._request(entry.url, site, source, callback, depth_reset=True,
+                                    news_listed_date=listed)
+
+    def parse_feed(self, response: Response) -> Iterable[scrapy.Request]:
+        site = self._site(response)
+        try:
+            entries = parse_feed(response.body, response.url)
+        except DiscoveryError as exc:
+            self._count("news/feed_errors")
+            self.logger.error("bad feed: %s", exc)
+            return
+        self._count("news/feeds")
+        yield from self._entries_to_requests(entries, site, "feed", self.parse_page)
+
+    def parse_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
+        site = self._site(response)
+        try:
+            entries = parse_sitemap(response.body, response.url,
+                                    max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+        except DiscoveryError as exc:
+            self._count("news/sitemap_errors")
+            self.logger.error("bad sitemap: %s", exc)
+            return
+        self._count("news/sitemaps")
+        yield from self._entries_to_requests(entries, site, "sitemap", self.parse_page)
+
+    def parse_page(self, response: Response) -> Iterable[Any]:
+        site = self._site(response)
+        if not isinstance(response, TextResponse):
+            self._count("news/non_text_responses")
+            return
+        source = response.meta.get("news_source", "link")
+        depth = response.meta.get("depth", 0)
+        patterns = self._patterns[site.name]
+        evidence = page_evidence(response.selector)
+        if source == "start" and site.feed_autodiscovery and self.feed_autodiscovery:
+            for url in feed_links(response.selector, response.url):
+                if in_domains(url, site.allowed_domains) and url not in site.feeds:
+                    self._count("news/feeds_autodiscovered")
+                    yield self._request(url, site, "feed", self.parse_feed, depth_reset=True)
+        article = is_article(response.url, evidence, allow=patterns["article_allow"],
+                             deny=patterns["article_deny"], min_words=self.min_words)
+        if article:
+            yield from self._emit(response, site, source)
+        if (not article or site.follow_article_links or self.follow_article_links) and \
+                depth < self.depth_for(site):
+            for link in self._link_extractors[site.name].extract_links(response):
+                if in_domains(link.url, site.allowed_domains):
+                    yield self._request(link.url, site, "link", self.parse_page)
+
+    def _emit(self, response: TextResponse, site: SiteConfig, source: str) -> Iterable[Any]:
+        canonical = response.xpath('//link[@rel="canonical"]/@href').get()
+        keys = {normalize_url(response.url, self.tracking)}
+        if canonical:
+            with suppress(ValueError):
+                keys.add(normalize_url(response.urljoin(canonical.strip()), self.tracking))
+        if keys & self.emitted:
+            self._count("news/duplicate_articles")
+            return
+        self.emitted |= keys
+        self._count("news/article_pages")
+        yield FetchedPage(
+            url=response.url, html=response.text, status=response.status,
+            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"), site=site.name,
+            source=source, requested_url=response.request.url if response.request else "",
+            listed_date=response.meta.get("news_listed_date"))
+
+    def on_error(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        if failure.check(HttpError):
+            status = failure.value.response.status  # type: ignore[union-attr]
+            self._count(f"news/http_errors/{status // 100}xx")
+            self.logger.info("HTTP %s on %s", status, request.url)
+            return
+        name = re.sub(r"[^A-Za-z0-9_]", "", type(failure.value).__name__)[:40]
+        self._count(f"news/fetch_errors/{name}")
+        self.logger.warning("can't fetch %s: %s", request.url, failure.getErrorMessage())

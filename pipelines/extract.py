@@ -1,0 +1,155 @@
+"""Article extraction: trafilatura for the text, the page's own declarations for metadata.
+
+``extract_article(html, url)`` is the one code path used by the crawl, by
+``newsarchive extract`` and by the benchmark.
+"""
+
+from __future__ import annotations
+
+import logging
+from configparser import ConfigParser
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Self
+
+import trafilatura
+from parsel import Selector
+from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.utils.asyncio import run_in_thread
+from trafilatura.settings import use_config
+from trafilatura.utils import load_html
+
+from crawler.items import Article, FetchedPage, Image
+from crawler.urls import DEFAULT_TRACKING_PARAMS, normalize_url
+from pipelines.cleaning import clean_text
+from pipelines.metadata import normalize_authors, page_metadata, valid_date
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+__all__ = ["ExtractPipeline", "ExtractionOptions", "extract_article"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExtractionOptions:
+    """trafilatura's configuration and switches, built once per crawl."""
+
+    config: ConfigParser
+    fast: bool = False
+    favor_precision: bool = False
+    include_tables: bool = True
+    target_language: str | None = None
+
+    @classmethod
+    def build(cls, config_file: str | None = None, **switches: Any) -> Self:
+        # use_config lays the user's file over trafilatura's settings.cfg.
+        config = use_config(config_file) if config_file else use_config()
+        # Signal-based timeouts only work in the main thread; extraction runs elsewhere.
+        config.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")
+        return cls(config=config, **switches)
+
+
+_default_options: ExtractionOptions | None = None
+
+
+def _defaults() -> ExtractionOptions:
+    global _default_options  # noqa: PLW0603
+    if _default_options is None:
+        _default_options = ExtractionOptions.build()
+    return _default_options
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def extract_article(html: str | bytes, url: str, *, options: ExtractionOptions | None = None,
+                    fetched_at: str | None = None, status: int | None = None,
+                    site: str | None = None, source: str | None = None) -> Article:
+    """Extract text and metadata of the article page ``html`` fetched from ``url``.
+
+    Always returns an ``Article``; its ``text`` is empty when no article text was found.
+    """
+    options = options or _defaults()
+    article = Article(url=url, site=site, fetched_at=fetched_at or _now_iso(), status=status,
+                      source=source)
+    tree = load_html(html)
+    if tree is None:
+        return article
+    sel = Selector(root=tree, type="html")
+    md = page_metadata(sel, url)
+    doc: Any = trafilatura.bare_extraction(
+        tree, url=url, with_metadata=True, include_comments=False,
+        include_tables=options.include_tables, include_images=False,
+        fast=options.fast, favor_precision=options.favor_precision,
+        target_language=options.target_language, config=options.config)
+
+    title = md.title or (doc.title if doc else None)
+    authors = md.authors or normalize_authors([doc.author] if doc and doc.author else [])
+    captions = [c for _, c, _ in md.captions if c]
+    raw_text = doc.text if doc and doc.text else ""
+    text = clean_text(raw_text, title=title, authors=authors, captions=captions)
+
+    canonical = md.canonical_url or url
+    try:
+        article.canonical_url = normalize_url(canonical, DEFAULT_TRACKING_PARAMS)
+    except ValueError:
+        article.canonical_url = url
+    article.title = title
+    article.authors = authors
+    article.published = md.published or (valid_date(doc.date) if doc else None)
+    article.modified = md.modified
+    article.language = md.language or (doc.language if doc else None)
+    article.site_name = md.site_name or (doc.sitename if doc else None)
+    article.description = md.description or (doc.description if doc else None)
+    article.categories = md.categories or list(doc.categories or []) if doc else md.categories
+    article.tags = md.tags or list(doc.tags or []) if doc else md.tags
+    article.text = text
+    article.word_count = len(text.split())
+    article.images = [Image(src=src or "", caption=cap or None, credit=credit)
+                      for src, cap, credit in md.captions]
+    article.is_accessible_for_free = md.is_accessible_for_free
+    return article
+
+
+class ExtractPipeline:
+    """Turns each ``FetchedPage`` into an ``Article`` (in a thread, off the reactor)."""
+
+    def __init__(self, crawler: Crawler, options: ExtractionOptions, min_words: int) -> None:
+        self.crawler = crawler
+        self.options = options
+        self.min_words = min_words
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        if not settings.getbool("TRAFILATURA_ENABLED"):
+            raise NotConfigured
+        options = ExtractionOptions.build(
+            settings.get("TRAFILATURA_CONFIG_FILE") or None,
+            fast=settings.getbool("TRAFILATURA_FAST"),
+            favor_precision=settings.getbool("TRAFILATURA_FAVOR_PRECISION"),
+            include_tables=settings.getbool("TRAFILATURA_INCLUDE_TABLES"),
+            target_language=settings.get("TRAFILATURA_TARGET_LANGUAGE") or None,
+        )
+        return cls(crawler, options, settings.getint("TRAFILATURA_MIN_WORDS"))
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, FetchedPage):
+            return item
+        stats = self.crawler.stats
+        assert stats is not None
+        article = await run_in_thread(
+            extract_article, item.html, item.url, options=self.options,
+            fetched_at=item.fetched_at, status=item.status, site=item.site,
+            source=item.source)
+        if article.word_count < self.min_words:
+            stats.inc_value("extract/too_short")
+            raise DropItem(f"too little article text ({article.word_count} words)",
+                           log_level="INFO")
+        if article.published is None and item.listed_date:
+            article.published = valid_date(item.listed_date)
+        stats.inc_value("extract/articles")
+        return article

@@ -1,0 +1,206 @@
+"""Article metadata from what the page declares: JSON-LD, OpenGraph/article meta, markup.
+
+trafilatura's own metadata (and htmldate behind it) is the fallback, applied by
+``pipelines.extract``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urljoin
+
+from parsel import Selector
+
+from crawler.classify import ARTICLE_TYPES, jsonld_objects
+
+__all__ = ["PageMetadata", "normalize_authors", "page_metadata", "valid_date"]
+
+EARLIEST_DATE = datetime(1995, 1, 1, tzinfo=UTC)
+_BY = re.compile(r"^\s*(by|von|par|por|door|di|av)\s*[:\s]\s*", re.IGNORECASE)
+_SPLIT_AUTHORS = re.compile(r"\s*(?:;|\||,\s*and\s+|\s+and\s+|\s+&\s+|,\s*)\s*")
+_WS = re.compile(r"\s+")
+
+
+@dataclass
+class PageMetadata:
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    organisations: list[str] = field(default_factory=list)
+    published: str | None = None
+    modified: str | None = None
+    language: str | None = None
+    site_name: str | None = None
+    description: str | None = None
+    canonical_url: str | None = None
+    categories: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    is_accessible_for_free: bool | None = None
+    captions: list[tuple[str | None, str, str | None]] = field(default_factory=list)
+
+
+def _clean(text: Any) -> str | None:
+    if not isinstance(text, str):
+        return None
+    text = _WS.sub(" ", text).strip()
+    return text or None
+
+
+def valid_date(value: str | None, now: datetime | None = None) -> str | None:
+    """The ISO 8601 date as given (timezone kept) if plausible, else None.
+
+    Dates in the future (beyond a day of clock skew) or before 1995 are rejected.
+    """
+    value = _clean(value)
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    if aware > now + timedelta(days=1) or aware < EARLIEST_DATE:
+        return None
+    return parsed.isoformat()
+
+
+def normalize_authors(names: Iterable[str]) -> list[str]:
+    """Byline names without "By", split on "and"/","/";", de-duplicated, order kept."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for raw in names:
+        text = _clean(raw)
+        if not text:
+            continue
+        text = _BY.sub("", text)
+        for part in _SPLIT_AUTHORS.split(text):
+            name = part.strip(" .,:;-–—|")
+            if not name or len(name) > 80 or name.lower().startswith(("http", "www.")):
+                continue
+            key = name.casefold()
+            if key not in seen:
+                seen.add(key)
+                out.append(name)
+    return out
+
+
+def _names(value: Any) -> tuple[list[str], list[str]]:
+    """Person names and organisation names of a JSON-LD author value."""
+    people: list[str] = []
+    orgs: list[str] = []
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str):
+            people.append(item)
+        elif isinstance(item, dict):
+            name = _clean(item.get("name"))
+            kind = str(item.get("@type", "")).lower()
+            if name:
+                (orgs if "organization" in kind else people).append(name)
+    return people, orgs
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _article_object(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    for obj in objects:
+        value = obj.get("@type")
+        types = value if isinstance(value, list) else [value]
+        if any(str(t).lower() in ARTICLE_TYPES for t in types if t):
+            return obj
+    return {}
+
+
+def _meta(sel: Selector, *names: str) -> str | None:
+    for name in names:
+        value = sel.xpath(
+            f'//meta[@property="{name}" or @name="{name}" or @itemprop="{name}"]/@content'
+        ).get()
+        if _clean(value):
+            return _clean(value)
+    return None
+
+
+def _meta_all(sel: Selector, name: str) -> list[str]:
+    values = sel.xpath(f'//meta[@property="{name}" or @name="{name}"]/@content').getall()
+    return [v for v in (_clean(x) for x in values) if v]
+
+
+def _dedup(values: Iterable[str]) -> list[str]:
+    out: dict[str, str] = {}
+    for v in values:
+        out.setdefault(v.casefold(), v)
+    return list(out.values())
+
+
+def page_metadata(sel: Selector, url: str, now: datetime | None = None) -> PageMetadata:
+    """Read what the page declares about itself."""
+    md = PageMetadata()
+    objects = jsonld_objects(sel)
+    art = _article_object(objects)
+
+    md.title = _clean(art.get("headline")) or _meta(sel, "og:title", "twitter:title")
+    people, orgs = _names(art.get("author")) if art else ([], [])
+    if not people:
+        people = _meta_all(sel, "author") or _meta_all(sel, "article:author")
+        people = [p for p in people if not p.startswith("http")]
+    if not people:
+        people = sel.xpath('//*[@rel="author" or @itemprop="author"]//text()').getall()
+    md.authors = normalize_authors(people)
+    md.organisations = _dedup(orgs)
+
+    md.published = next(filter(None, (valid_date(v, now) for v in (
+        art.get("datePublished"), _meta(sel, "article:published_time", "datePublished"),
+        _meta(sel, "pubdate", "publish-date", "date", "dc.date", "DC.date.issued"),
+        sel.xpath("//article//time/@datetime").get(),
+    ) if isinstance(v, str))), None)
+    md.modified = next(filter(None, (valid_date(v, now) for v in (
+        art.get("dateModified"), _meta(sel, "article:modified_time", "og:updated_time",
+                                       "dateModified", "last-modified"),
+    ) if isinstance(v, str))), None)
+
+    lang = (_clean(art.get("inLanguage")) if isinstance(art.get("inLanguage"), str) else None) \
+        or _clean(sel.xpath("/html/@lang").get()) or _meta(sel, "og:locale", "language") \
+        or _clean(sel.xpath('//meta[@http-equiv="content-language"]/@content').get())
+    md.language = lang.replace("_", "-").split(",")[0].strip() if lang else None
+
+    publisher = art.get("publisher") if art else None
+    md.site_name = _meta(sel, "og:site_name") or (
+        _clean(publisher.get("name")) if isinstance(publisher, dict) else None)
+    md.description = _meta(sel, "description", "og:description", "twitter:description") or \
+        _clean(art.get("description"))
+
+    canonical = sel.xpath('//link[@rel="canonical"]/@href').get() or _meta(sel, "og:url")
+    if canonical and canonical.strip():
+        md.canonical_url = urljoin(url, canonical.strip())
+
+    md.categories = _dedup(_strings(art.get("articleSection")) +
+                           _meta_all(sel, "article:section"))
+    md.tags = _dedup(_meta_all(sel, "article:tag") + _strings(art.get("keywords")) +
+                     _strings(_meta(sel, "news_keywords", "keywords")))
+    free = art.get("isAccessibleForFree")
+    if isinstance(free, bool):
+        md.is_accessible_for_free = free
+    elif isinstance(free, str) and free.lower() in ("true", "false"):
+        md.is_accessible_for_free = free.lower() == "true"
+
+    for fig in sel.xpath("//figure[.//img or .//picture]"):
+        src = fig.xpath(".//img/@src").get()
+        caption = _clean(" ".join(fig.xpath(".//figcaption//text()").getall()))
+        credit = _clean(" ".join(fig.xpath(
+            './/*[contains(@class,"credit") or contains(@class,"copyright") or '
+            'contains(@class,"byline")]//text()').getall()))
+        if caption and credit and caption.endswith(credit):
+            caption = caption[: -len(credit)].strip() or None
+        if caption or src:
+            md.captions.append((urljoin(url, src) if src else None, caption or "", credit))
+    return md

@@ -1,0 +1,140 @@
+import gzip
+from datetime import UTC, datetime
+
+import pytest
+from parsel import Selector
+
+from crawler.classify import is_article, page_evidence
+from crawler.discovery import DiscoveryError, feed_links, parse_feed, parse_sitemap
+
+RSS = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
+<item><title>A</title><link>https://n.example/a</link>
+<pubDate>Tue, 17 Nov 2026 10:00:00 +0100</pubDate></item>
+<item><title>B</title><guid>https://n.example/b</guid><dc:date>2026-11-01T00:00:00Z</dc:date></item>
+<item><title>no link</title></item>
+</channel></rss>"""
+
+ATOM = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>
+<entry><link rel="self" href="/self"/><link rel="alternate" href="/c"/>
+<updated>2026-11-03T00:00:00Z</updated><published>2026-11-02T00:00:00Z</published></entry>
+</feed>"""
+
+NEWS_SITEMAP = b"""<?xml version="1.0"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+ xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+<url><loc>https://n.example/d</loc><lastmod>2026-01-01</lastmod><news:news>
+<news:publication><news:name>N</news:name><news:language>en</news:language></news:publication>
+<news:publication_date>2026-11-18T08:00:00+01:00</news:publication_date>
+<news:title>D</news:title></news:news></url></urlset>"""
+
+INDEX = b"""<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<sitemap><loc>https://n.example/s1.xml.gz</loc><lastmod>2026-11-10</lastmod></sitemap>
+</sitemapindex>"""
+
+
+def test_rss_entries_with_dates() -> None:
+    entries = parse_feed(RSS, "https://n.example/rss")
+    assert [e.url for e in entries] == ["https://n.example/a", "https://n.example/b"]
+    assert entries[0].date == datetime(2026, 11, 17, 9, 0, tzinfo=UTC)
+    assert entries[1].date == datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def test_atom_uses_alternate_link_and_published_date() -> None:
+    (entry,) = parse_feed(ATOM, "https://n.example/atom")
+    assert entry.url == "https://n.example/c"
+    assert entry.date == datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def test_news_sitemap_publication_date_wins_over_lastmod() -> None:
+    (entry,) = parse_sitemap(NEWS_SITEMAP, "https://n.example/news.xml")
+    assert entry.url == "https://n.example/d"
+    assert entry.date == datetime(2026, 11, 18, 7, 0, tzinfo=UTC)
+    assert not entry.is_sitemap
+
+
+def test_gzipped_sitemap_index() -> None:
+    (entry,) = parse_sitemap(gzip.compress(INDEX), "https://n.example/sitemap.xml.gz")
+    assert entry.is_sitemap
+    assert entry.url == "https://n.example/s1.xml.gz"
+
+
+def test_xml_bomb_and_external_entities_are_never_expanded() -> None:
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+            b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+            b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">'
+            b'<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            b'<urlset><url><loc>https://n.example/&c;</loc></url>'
+            b'<url><loc>https://n.example/&x;</loc></url></urlset>')
+    entries = parse_sitemap(bomb, "https://n.example/s.xml")
+    for entry in entries:
+        assert "aaaa" not in entry.url
+        assert "root:" not in entry.url
+
+
+@pytest.mark.parametrize("body", [b"", b"not xml at all", b"<html><body>hi</body></html>"])
+def test_bad_feeds_and_sitemaps_raise_a_clear_error(body: bytes) -> None:
+    with pytest.raises(DiscoveryError, match=r"https://n\.example/x"):
+        parse_feed(body, "https://n.example/x")
+    with pytest.raises(DiscoveryError, match=r"https://n\.example/x"):
+        parse_sitemap(body, "https://n.example/x")
+
+
+def test_bad_gzip_sitemap() -> None:
+    with pytest.raises(DiscoveryError, match="bad gzip"):
+        parse_sitemap(b"\x1f\x8b\x08\x00garbage", "https://n.example/s.xml.gz")
+
+
+def test_truncated_feed_keeps_entries_before_the_cut() -> None:
+    entries = parse_feed(RSS[: RSS.index(b"<item><title>B")] + b"<item><tit",
+                         "https://n.example/rss")
+    assert [e.url for e in entries] == ["https://n.example/a"]
+
+
+def test_feed_autodiscovery() -> None:
+    sel = Selector(text="""<html><head>
+      <link rel="alternate" type="application/rss+xml" href="/feeds/rss.xml">
+      <link rel="alternate" type="application/atom+xml" href="https://n.example/atom">
+      <link rel="alternate" hreflang="de" href="/de/">
+      <link rel="stylesheet" href="/s.css"></head><body></body></html>""")
+    assert feed_links(sel, "https://n.example/page") == [
+        "https://n.example/feeds/rss.xml", "https://n.example/atom"]
+
+
+ARTICLE_PAGE = """<html><head><meta property="og:type" content="article">
+<meta property="article:published_time" content="2026-11-01T10:00:00Z"></head>
+<body><article><p>{}</p></article></body></html>""".format("word " * 120)
+
+
+def test_article_evidence() -> None:
+    ev = page_evidence(Selector(text=ARTICLE_PAGE))
+    assert ev.og_type == "article"
+    assert ev.has_published_date
+    assert is_article("https://n.example/x", ev)
+
+
+def test_listing_pages_are_not_articles() -> None:
+    listing = Selector(text="""<html><head><meta property="og:type" content="website">
+    <script type="application/ld+json">{"@type": "CollectionPage"}</script></head>
+    <body><ul><li><a href="/a">A</a></li></ul></body></html>""")
+    assert not is_article("https://n.example/world/", page_evidence(listing))
+    tag_page = Selector(text="<html><body><time datetime='2026-11-01'></time>"
+                             f"<p>{'word ' * 200}</p></body></html>")
+    assert not is_article("https://n.example/tag/climate/", page_evidence(tag_page))
+
+
+def test_jsonld_article_type_in_graph() -> None:
+    sel = Selector(text="""<html><head><script type="application/ld+json">
+    {"@graph": [{"@type": "WebSite"}, {"@type": ["NewsArticle"], "headline": "H"}]}
+    </script></head><body></body></html>""")
+    assert is_article("https://n.example/x", page_evidence(sel))
+
+
+def test_config_patterns_come_first() -> None:
+    import re
+
+    ev = page_evidence(Selector(text=ARTICLE_PAGE))
+    assert not is_article("https://n.example/live/x", ev, deny=[re.compile("/live/")])
+    assert not is_article("https://n.example/x", ev, allow=[re.compile(r"/\d{4}/")])
+    assert is_article("https://n.example/2026/x", page_evidence(Selector(text="<p>x</p>")),
+                      allow=[re.compile(r"/\d{4}/")])

@@ -1,0 +1,107 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.extract import ExtractionOptions, extract_article
+
+FIXTURES = Path(__file__).parent / "sites" / "extract"
+URL = "https://coastal.example/news/2026/11/harbour-sea-wall/"
+
+
+@pytest.fixture(scope="module")
+def article():  # type: ignore[no-untyped-def]
+    return extract_article((FIXTURES / "wordpress-article.html").read_bytes(), URL)
+
+
+def test_metadata_fields(article) -> None:  # type: ignore[no-untyped-def]
+    assert article.title == "Harbour town votes to rebuild its sea wall"
+    assert article.authors == ["Morwenna Tregear", "Idris Pascoe"]
+    assert article.published == "2026-11-12T08:15:00+00:00"
+    assert article.modified == "2026-11-13T17:40:00+00:00"
+    assert article.language == "en-GB"
+    assert article.site_name == "The Coastal Post"
+    assert article.description.startswith("Residents of Porthmere")
+    assert article.categories == ["Local"]
+    assert {"Flooding", "Porthmere"} <= set(article.tags)
+    assert article.is_accessible_for_free is False
+    # the canonical link carries a tracking parameter: it is stripped
+    assert article.canonical_url == URL
+
+
+def test_text_keeps_the_article_in_order(article) -> None:  # type: ignore[no-untyped-def]
+    text = article.text
+    order = ["Residents of Porthmere have voted", "1,412 people took part",
+             "A long wait for funding", "living behind sandbags",
+             "Option three: full reconstruction", "Work could start in 2028"]
+    positions = [text.index(fragment) for fragment in order]
+    assert positions == sorted(positions)
+    assert article.word_count == len(text.split())
+
+
+@pytest.mark.parametrize("boilerplate", [
+    "Leave a Comment", "Your email address will not be published", "bloggers like this",
+    "Photo: Reuters", "Share this", "Click to share", "Sign up for our newsletter",
+    "All rights reserved", "Read more", "Storm closes coast road", "Like Loading",
+    "By Morwenna Tregear",
+])
+def test_boilerplate_is_gone(article, boilerplate: str) -> None:  # type: ignore[no-untyped-def]
+    assert boilerplate not in article.text
+
+
+def test_caption_printed_twice_is_kept_out_of_text_but_in_images(article) -> None:  # type: ignore[no-untyped-def]
+    assert "Waves break over the damaged sea wall" not in article.text
+    (image,) = article.images
+    assert image.src == "https://coastal.example/img/wall.jpg"
+    assert image.caption == "Waves break over the damaged sea wall at Porthmere in October."
+    assert image.credit == "Photo: Reuters"
+
+
+def test_empty_and_broken_html_give_an_empty_article() -> None:
+    assert extract_article("", "https://e.example/x").text == ""
+    broken = extract_article(b"<html><body><p>Half a para", "https://e.example/x")
+    assert broken.url == "https://e.example/x"
+    assert broken.word_count == len(broken.text.split())
+
+
+def test_future_and_ancient_dates_are_rejected() -> None:
+    html = ('<html><head><meta property="article:published_time" content="2999-01-01T00:00:00Z">'
+            '<meta property="article:modified_time" content="1970-01-01T00:00:00Z"></head>'
+            f'<body><article><p>{"Plain words here. " * 60}</p></article></body></html>')
+    article = extract_article(html, "https://e.example/x")
+    assert article.published is None or not article.published.startswith("2999")
+    assert article.modified is None
+
+
+def test_options_are_built_once_with_an_overlay(tmp_path: Path) -> None:
+    overlay = tmp_path / "trafilatura.cfg"
+    overlay.write_text("[DEFAULT]\nMIN_EXTRACTED_SIZE = 12345\n")
+    options = ExtractionOptions.build(str(overlay), favor_precision=True)
+    assert options.config.getint("DEFAULT", "MIN_EXTRACTED_SIZE") == 12345
+    assert options.config.getint("DEFAULT", "EXTRACTION_TIMEOUT") == 0
+    assert options.favor_precision
+
+
+def test_cli_extract_json_and_stdin() -> None:
+    html = (FIXTURES / "wordpress-article.html").read_bytes()
+    out = subprocess.run([sys.executable, "-m", "crawler.cli", "extract", "-", "--url", URL,
+                          "--format", "json"], input=html, capture_output=True, check=True)
+    data = json.loads(out.stdout)
+    assert data["title"] == "Harbour town votes to rebuild its sea wall"
+    assert "Residents of Porthmere" in data["text"]
+    txt = subprocess.run([sys.executable, "-m", "crawler.cli", "extract",
+                          str(FIXTURES / "wordpress-article.html"), "--url", URL],
+                         capture_output=True, check=True, text=True)
+    assert txt.stdout.startswith("Residents of Porthmere")
+
+
+def test_cli_extract_without_text_exits_non_zero(tmp_path: Path) -> None:
+    page = tmp_path / "empty.html"
+    page.write_text("<html><head><title>t</title></head><body></body></html>")
+    result = subprocess.run([sys.executable, "-m", "crawler.cli", "extract", str(page),
+                             "--url", "https://e.example/"], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 1
+    assert "no article text" in result.stderr

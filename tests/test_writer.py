@@ -1,0 +1,73 @@
+import gzip
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pipelines.jsonl import RotatingJsonlWriter
+from pipelines.paths import dated_dir, safe_component, text_file_name
+
+
+def test_files_are_open_while_written_and_renamed_when_closed(tmp_path: Path) -> None:
+    writer = RotatingJsonlWriter(lambda _now: tmp_path / "a", max_size=10**9)
+    writer.write({"n": 1})
+    assert [p.name.endswith(".jsonl.gz.open") for p in (tmp_path / "a").iterdir()] == [True]
+    final = writer.close()
+    assert final is not None
+    assert [p.name for p in (tmp_path / "a").iterdir()] == [final.name]
+    assert re.fullmatch(r"articles-\d{14}-00001-[0-9a-f]{6}\.jsonl\.gz", final.name)
+    with gzip.open(final, "rt") as handle:
+        assert [json.loads(line) for line in handle] == [{"n": 1}]
+
+
+def test_rotation_by_compressed_size_keeps_every_record(tmp_path: Path) -> None:
+    writer = RotatingJsonlWriter(lambda _now: tmp_path, max_size=20_000, compresslevel=1)
+    import random
+
+    rng = random.Random(7)
+    for i in range(2000):
+        writer.write({"i": i, "noise": "".join(rng.choice("abcdefghij") for _ in range(200))})
+    writer.close()
+    assert len(writer.published) > 3
+    serials = [int(p.name.split("-")[2]) for p in writer.published]
+    assert serials == sorted(serials) == list(range(1, len(serials) + 1))
+    seen = []
+    for path in writer.published:
+        with gzip.open(path, "rt") as handle:
+            seen.extend(json.loads(line)["i"] for line in handle)
+    assert seen == list(range(2000))
+    assert not list(tmp_path.glob("*.open"))
+
+
+def test_close_without_writes_publishes_nothing(tmp_path: Path) -> None:
+    writer = RotatingJsonlWriter(lambda _now: tmp_path)
+    assert writer.close() is None
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("hostile", ["../../etc/passwd", "..", ".", "", "a/b\\c", "é" * 200,
+                                     "x" * 500, "/absolute", "con:nul"])
+def test_path_components_stay_inside(tmp_path: Path, hostile: str) -> None:
+    name = safe_component(hostile)
+    assert name not in ("", ".", "..")
+    assert "/" not in name and "\\" not in name and ":" not in name
+    assert len(name) <= 80
+    path = dated_dir(tmp_path, "text", hostile, datetime(2026, 11, 20, tzinfo=UTC))
+    assert path.resolve().is_relative_to(tmp_path.resolve())
+    assert path.parts[-3:] == ("2026", "11", "20")
+
+
+@pytest.mark.parametrize("url", [
+    "https://e.example/news/2026/11/story.html",
+    "https://e.example/../../../etc/passwd",
+    "https://e.example/%2e%2e%2f%2e%2e%2fsecret",
+    "https://e.example/",
+    "https://e.example/a/" + "very-long-" * 50,
+])
+def test_text_file_names_are_safe_and_unique(url: str) -> None:
+    name = text_file_name(url)
+    assert re.fullmatch(r"[A-Za-z0-9._-]+-[0-9a-f]{10}\.txt", name)
+    assert not name.startswith(".")
+    assert text_file_name(url + "?x=1") != name
