@@ -30,7 +30,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint
+test: lint typecheck
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)

@@ -208,6 +208,9 @@ def _demo(args: argparse.Namespace) -> int:
             print(f"serving the sample news site at {server.base_url}/")
         sites = site_from_urls([server.base_url + "/"], depth=args.depth, since=args.since)
         sites = [replace(s, name="sample-gazette") for s in sites]
+        # Our own server on loopback: no need for the delays real sites deserve.
+        args.settings = [("DOWNLOAD_DELAY", "0"), ("AUTOTHROTTLE_ENABLED", "False"),
+                         *args.settings]
         return _run(sites, args)
 
 

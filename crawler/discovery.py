@@ -6,7 +6,7 @@ external entity in a feed or sitemap is never expanded or fetched.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -54,7 +54,7 @@ def is_gzip(body: bytes) -> bool:
     return body[:2] == b"\x1f\x8b"
 
 
-def _iterparse(body: bytes) -> Iterator[tuple[str, etree._Element]]:
+def _iterparse(body: bytes) -> etree.iterparse:
     return etree.iterparse(
         BytesIO(body), events=("start", "end"), recover=True, resolve_entities=False,
         no_network=True, remove_comments=True, remove_pis=True, huge_tree=False,
@@ -69,14 +69,18 @@ def parse_sitemap(body: bytes, base_url: str, max_size: int = 0) -> list[Entry]:
     if is_gzip(body):
         try:
             body = gunzip(body, max_size=max_size)
-        except (OSError, EOFError, ValueError) as exc:
+        except (OSError, EOFError, ValueError, zlib.error) as exc:
             raise DiscoveryError(f"sitemap {base_url}: bad gzip data: {exc}") from None
     entries: list[Entry] = []
     root_kind = ""
+    context = _iterparse(body)
+    errors_at_start = 0
     try:
-        for event, elem in _iterparse(body):
+        for event, elem in context:
             name = _local(elem.tag)
             if event == "start":
+                if name in ("url", "sitemap"):
+                    errors_at_start = len(context.error_log)
                 if not root_kind:
                     root_kind = name
                     if root_kind not in ("urlset", "sitemapindex"):
@@ -87,7 +91,11 @@ def parse_sitemap(body: bytes, base_url: str, max_size: int = 0) -> list[Entry]:
             if name not in ("url", "sitemap"):
                 continue
             loc = lastmod = news_date = None
+            tainted = False
             for child in elem.iter():
+                if child.tag is etree.Entity:  # unexpanded entity: the value is not real
+                    tainted = True
+                    break
                 cname = _local(child.tag)
                 text = (child.text or "").strip()
                 if cname == "loc" and loc is None:
@@ -97,6 +105,8 @@ def parse_sitemap(body: bytes, base_url: str, max_size: int = 0) -> list[Entry]:
                 elif cname == "publication_date":
                     news_date = text
             elem.clear()
+            if tainted or len(context.error_log) > errors_at_start:
+                continue  # broken or truncated inside this entry: its values can't be trusted
             if loc:
                 date = parse_timestamp(news_date) or parse_timestamp(lastmod)
                 entries.append(Entry(urljoin(base_url, loc), date, name == "sitemap"))
@@ -112,10 +122,14 @@ def parse_feed(body: bytes, base_url: str) -> list[Entry]:
     """Entries of an RSS 0.9x/2.0, RSS 1.0 (RDF) or Atom feed."""
     entries: list[Entry] = []
     root_kind = ""
+    context = _iterparse(body)
+    errors_at_start = 0
     try:
-        for event, elem in _iterparse(body):
+        for event, elem in context:
             name = _local(elem.tag)
             if event == "start":
+                if name in ("item", "entry"):
+                    errors_at_start = len(context.error_log)
                 if not root_kind:
                     root_kind = name
                     if root_kind not in ("rss", "feed", "rdf", "channel"):
@@ -125,7 +139,8 @@ def parse_feed(body: bytes, base_url: str) -> list[Entry]:
                 continue
             if name not in ("item", "entry"):
                 continue
-            url = _entry_link(elem)
+            tainted = any(c.tag is etree.Entity for c in elem.iter())
+            url = None if tainted else _entry_link(elem)
             date = None
             for child in elem:
                 cname = _local(child.tag)
@@ -133,6 +148,8 @@ def parse_feed(body: bytes, base_url: str) -> list[Entry]:
                         cname == "updated" and date is None):
                     date = parse_timestamp((child.text or "").strip()) or date
             elem.clear()
+            if len(context.error_log) > errors_at_start:
+                continue  # broken or truncated inside this entry: its values can't be trusted
             if url:
                 entries.append(Entry(urljoin(base_url, url), date))
     except etree.XMLSyntaxError as exc:

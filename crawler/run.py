@@ -73,7 +73,8 @@ def summary(result: RunResult, output: Path) -> str:
         f"(duplicates skipped: {s.get('news/duplicate_articles', 0) + s.get('dedup/duplicates', 0)}"
         f", too short: {s.get('extract/too_short', 0)})",
         f"pages fetched: {s.get('response_received_count', 0)} "
-        f"({_size(s.get('downloader/response_bytes', 0))})",
+        f"({_size(s.get('downloader/response_bytes', 0))}); "
+        f"disallowed by robots.txt: {s.get('news/robots_disallowed', 0)}",
         f"errors: {error_text}; feed errors: {s.get('news/feed_errors', 0)}; "
         f"sitemap errors: {s.get('news/sitemap_errors', 0)}",
         f"written: {s.get('articles/files', 0)} article file(s), "

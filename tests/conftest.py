@@ -78,6 +78,9 @@ def fixture_site(request: pytest.FixtureRequest) -> Iterator[Server]:
 
 def run_cli(*args: str, cwd: Path | None = None, input_text: str | None = None,
             timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    if args and args[0] == "crawl" and "--help" not in args:
+        # local servers: no politeness delays (the defaults are tested in test_spider.py)
+        args = (*args, "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("SCRAPY_SETTINGS_MODULE", None)
     return subprocess.run([sys.executable, "-m", "crawler.cli", *args], cwd=cwd or REPO,

@@ -138,3 +138,10 @@ def test_config_patterns_come_first() -> None:
     assert not is_article("https://n.example/x", ev, allow=[re.compile(r"/\d{4}/")])
     assert is_article("https://n.example/2026/x", page_evidence(Selector(text="<p>x</p>")),
                       allow=[re.compile(r"/\d{4}/")])
+
+
+def test_entries_with_unexpanded_entities_are_dropped() -> None:
+    feed = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e "x">]><rss><channel>'
+            b"<item><link>https://n.example/&e;</link></item>"
+            b"<item><link>https://n.example/ok</link></item></channel></rss>")
+    assert [e.url for e in parse_feed(feed, "https://n.example/f")] == ["https://n.example/ok"]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -279,6 +280,11 @@ class NewsSpider(scrapy.Spider):
             status = failure.value.response.status  # type: ignore[union-attr]
             self._count(f"news/http_errors/{status // 100}xx")
             self.logger.info("HTTP %s on %s", status, request.url)
+            return
+        if failure.check(IgnoreRequest):
+            # robots.txt disallowed it (RobotsTxtMiddleware counts robotstxt/forbidden too)
+            self._count("news/robots_disallowed")
+            self.logger.info("not fetched: %s: %s", request.url, failure.getErrorMessage())
             return
         name = re.sub(r"[^A-Za-z0-9_]", "", type(failure.value).__name__)[:40]
         self._count(f"news/fetch_errors/{name}")

@@ -1,0 +1,67 @@
+"""The spider run in-process, the Scrapy way (get_crawler + crawl_async)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from scrapy import signals
+from scrapy.utils.defer import deferred_f_from_coro_f
+from scrapy.utils.test import get_crawler
+
+import crawler.settings as project_settings
+from crawler.config import site_from_urls
+from crawler.items import Article
+from crawler.spiders.news import NewsSpider
+
+
+def settings_for(output: Path, **extra: Any) -> dict[str, Any]:
+    values = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
+    values.update({"ARTICLES_OUTPUT": str(output), "LOG_LEVEL": "WARNING",
+                   "PROGRESS_ENABLED": False, "AUTOTHROTTLE_ENABLED": False,
+                   "DOWNLOAD_DELAY": 0}, **extra)
+    return values
+
+
+@deferred_f_from_coro_f
+async def test_items_are_articles_with_fields(sample_site: Any, manifest: dict[str, Any],
+                                              tmp_path: Path) -> None:
+    crawler = get_crawler(NewsSpider, settings_for(tmp_path))
+    items: list[Article] = []
+
+    def collect(item: Any) -> None:
+        items.append(item)
+
+    crawler.signals.connect(collect, signal=signals.item_scraped)
+    sites = site_from_urls([sample_site.base_url + manifest["feeds"]["atom"]])
+    await crawler.crawl_async(sites=sites)
+    assert crawler.stats is not None
+    stats = crawler.stats.get_stats()
+    assert stats["finish_reason"] == "finished"
+    expected = sorted(a["path"] for a in manifest["articles"] if "atom" in a["sources"])
+    assert sorted(i.url.removeprefix(sample_site.base_url) for i in items) == expected
+    assert all(isinstance(i, Article) and i.source == "feed" and i.text for i in items)
+    assert stats["articles/written"] == len(expected)
+    assert stats["news/feeds"] == 1
+
+
+@deferred_f_from_coro_f
+async def test_spider_arguments_of_scrapy_crawl(sample_site: Any, manifest: dict[str, Any],
+                                                tmp_path: Path) -> None:
+    crawler = get_crawler(NewsSpider, settings_for(tmp_path))
+    items: list[Article] = []
+
+    def collect(item: Any) -> None:  # a named function: signal receivers are weak refs
+        items.append(item)
+
+    crawler.signals.connect(collect, signal=signals.item_scraped)
+    await crawler.crawl_async(url=sample_site.base_url + manifest["feeds"]["rss"],
+                              max_articles="2")
+    assert len(items) == 2
+
+
+def test_telnet_and_remote_control_are_off() -> None:
+    assert project_settings.TELNETCONSOLE_ENABLED is False
+    assert project_settings.REMOTE_CONTROL_ENABLED is False
+    assert "zstd" not in project_settings.DEFAULT_REQUEST_HEADERS["Accept-Encoding"]
+    assert project_settings.ROBOTSTXT_OBEY is True
