@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUTPUT ?= demo-archive
 
-.PHONY: help install test lint typecheck demo bench bench-extract clean
+.PHONY: help install test lint typecheck demo bench bench-extract bench-warc clean
 
 help:
 	@echo "make test           lint, then the whole test suite (creates $(VENV) if missing)"
 	@echo "make demo           crawl the bundled sample news site into ./$(OUTPUT)"
 	@echo "make bench-extract  extraction quality and speed vs plain trafilatura"
+	@echo "make bench-warc     WARC writer speed vs plain warcio"
 	@echo "make bench          all benchmarks"
 
 $(BIN)/python:
@@ -39,7 +40,10 @@ demo: $(STAMP)
 bench-extract: $(STAMP)
 	$(BIN)/python -m bench.extract
 
-bench: bench-extract
+bench-warc: $(STAMP)
+	$(BIN)/python -m bench.warc
+
+bench: bench-extract bench-warc
 
 clean:
 	rm -rf $(VENV) demo-archive .pytest_cache .ruff_cache .mypy_cache

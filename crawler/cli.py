@@ -122,7 +122,7 @@ def _settings_for(args: argparse.Namespace) -> dict[str, Any]:
     level = "DEBUG" if args.verbose > 1 else "INFO" if args.verbose else (
         "ERROR" if args.quiet else "WARNING")
     overrides: dict[str, Any] = {
-        "ARTICLES_OUTPUT": args.output,
+        "ARCHIVE_STORE": args.output,
         "ARTICLES_TEXT_FILES": args.text_files,
         "LOG_LEVEL": level,
         "PROGRESS_ENABLED": not args.quiet,
@@ -152,7 +152,10 @@ def _run(sites: list[SiteConfig], args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"newsarchive: error: output {args.output}: {exc}", file=sys.stderr)
         return exitcodes.STORAGE_ERROR
-    result = run_crawl(sites, project_settings(_settings_for(args)))
+    overrides = _settings_for(args)
+    overrides.setdefault("ARCHIVE_CRAWL_NAME", args.crawl_name or (
+        sites[0].name if len(sites) == 1 else "crawl"))
+    result = run_crawl(sites, project_settings(overrides))
     if not args.quiet:
         print(summary(result, Path(args.output)))
     if result.exit_code != exitcodes.OK:
@@ -164,6 +167,7 @@ def _run(sites: list[SiteConfig], args: argparse.Namespace) -> int:
 def _crawl(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from crawler.spiders.news import read_urls_file  # noqa: PLC0415
 
+    args.crawl_name = None
     if args.config and (args.urls or args.urls_file):
         parser.error("crawl: give URLs/--urls-file or --config, not both")
     if args.site and not args.config:
@@ -183,6 +187,7 @@ def _crawl(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             if args.depth is not None:
                 overrides["depth"] = args.depth
             sites = [replace(s, **overrides) for s in sites]
+            args.crawl_name = Path(args.config).stem
         else:
             sites = site_from_urls(args.urls, depth=args.depth, since=args.since) \
                 if args.urls else []
@@ -208,6 +213,7 @@ def _demo(args: argparse.Namespace) -> int:
             print(f"serving the sample news site at {server.base_url}/")
         sites = site_from_urls([server.base_url + "/"], depth=args.depth, since=args.since)
         sites = [replace(s, name="sample-gazette") for s in sites]
+        args.crawl_name = "sample-gazette"
         # Our own server on loopback: no need for the delays real sites deserve.
         args.settings = [("DOWNLOAD_DELAY", "0"), ("AUTOTHROTTLE_ENABLED", "False"),
                          *args.settings]

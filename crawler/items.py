@@ -20,6 +20,8 @@ class FetchedPage:
     source: str
     requested_url: str
     listed_date: str | None = None
+    warc_ref: Any = None  # pipelines.warc.CaptureRef of the response, when WARC is on
+    depth: int = 0
 
 
 @dataclass
@@ -52,6 +54,10 @@ class Article:
     fetched_at: str | None = None
     status: int | None = None
     source: str | None = None
+    warc_file: str | None = None
+    warc_offset: int | None = None
+    warc_length: int | None = None
+    warc_record_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict  # noqa: PLC0415

@@ -45,10 +45,20 @@ REMOTE_CONTROL_ENABLED = False
 DEPTH_LIMIT = 0
 
 # --- components ---------------------------------------------------------------------------
-DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {}
+DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
+    # the WARC recorder sits at the network edge, above HttpCompression/Redirect/HttpCache
+    "crawler.middlewares.WarcRecorderMiddleware": 950,
+}
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.handlers.FetchStartHttpHandler",
+    "https": "crawler.handlers.FetchStartHttpHandler",
+}
+# truncated responses reach the recorder flagged, and are archived with WARC-Truncated
+DOWNLOAD_FAIL_ON_DATALOSS = False
 SPIDER_MIDDLEWARES: dict[str, int | None] = {}
 EXTENSIONS = {
     "crawler.progress.Progress": 500,
+    "crawler.truncate.TruncateLargeResponses": 500,
 }
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
@@ -74,9 +84,26 @@ TRAFILATURA_INCLUDE_TABLES = True
 TRAFILATURA_TARGET_LANGUAGE = None
 TRAFILATURA_MIN_WORDS = 40
 
+# --- newsarchive: where everything goes (ARCHIVE_*) ---------------------------------------
+ARCHIVE_STORE = "archive"
+ARCHIVE_CRAWL_NAME = None
+
+# --- newsarchive: WARC capture (WARC_*) ------------------------------------------------------
+WARC_ENABLED = True
+WARC_PREFIX = "newsarchive"
+WARC_MAX_SIZE = 1_000_000_000
+WARC_MAX_AGE = 24 * 3600.0
+WARC_OPERATOR = None
+WARC_DESCRIPTION = None
+WARC_DEDUP_ENABLED = False
+WARC_KEEP_CREDENTIALS = False
+
+# --- large responses: stop and keep the start, flagged (TRUNCATE_*) -------------------------
+TRUNCATE_ENABLED = True
+TRUNCATE_SIZE = 16 * 1024 * 1024
+
 # --- newsarchive: article output (ARTICLES_*) ----------------------------------------------
 ARTICLES_ENABLED = True
-ARTICLES_OUTPUT = "archive"
 ARTICLES_MAX_SIZE = 64 * 1024 * 1024
 ARTICLES_TEXT_FILES = False
 ARTICLES_MAX_ITEMS = 0

@@ -23,6 +23,7 @@ from crawler.items import Article, FetchedPage, Image
 from crawler.urls import DEFAULT_TRACKING_PARAMS, normalize_url
 from pipelines.cleaning import clean_text
 from pipelines.metadata import normalize_authors, page_metadata, valid_date
+from pipelines.warc_archive import WarcArchive
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -121,6 +122,7 @@ class ExtractPipeline:
         self.crawler = crawler
         self.options = options
         self.min_words = min_words
+        self.archive = WarcArchive.of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -146,10 +148,14 @@ class ExtractPipeline:
             fetched_at=item.fetched_at, status=item.status, site=item.site,
             source=item.source)
         if article.word_count < self.min_words:
+            if self.archive is not None:
+                self.archive.release(item.warc_ref)
             stats.inc_value("extract/too_short")
             raise DropItem(f"too little article text ({article.word_count} words)",
                            log_level="INFO")
         if article.published is None and item.listed_date:
             article.published = valid_date(item.listed_date)
+        if self.archive is not None and item.warc_ref is not None:
+            await self.archive.write_article(item.warc_ref, article)
         stats.inc_value("extract/articles")
         return article

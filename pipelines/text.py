@@ -1,6 +1,6 @@
 """Write articles out: gzipped JSON Lines per site, optionally one ``.txt`` per article.
 
-Layout under the output directory (``ARTICLES_OUTPUT``)::
+Layout under the output directory (``ARCHIVE_STORE``)::
 
     articles/<site>/<YYYY>/<MM>/<DD>/articles-<ts>-<serial>-<token>.jsonl.gz
     text/<site>/<YYYY>/<MM>/<DD>/<slug>-<urlhash>.txt      (with ARTICLES_TEXT_FILES)
@@ -53,7 +53,7 @@ class ArticleWriterPipeline:
         s = crawler.settings
         if not s.getbool("ARTICLES_ENABLED"):
             raise NotConfigured
-        output = Path(s.get("ARTICLES_OUTPUT") or "archive")
+        output = Path(s.get("ARCHIVE_STORE") or "archive")
         return cls(crawler, output, s.getint("ARTICLES_MAX_SIZE"),
                    s.getbool("ARTICLES_TEXT_FILES"), s.getint("ARTICLES_MAX_ITEMS"))
 

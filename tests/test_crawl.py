@@ -259,7 +259,7 @@ def test_scrapy_crawl_runs_the_same_spider(sample_site: Any, manifest: dict[str,
     result = subprocess.run(
         [sys.executable, "-m", "scrapy", "crawl", "news", "-a",
          f"url={sample_site.base_url}{manifest['feeds']['rss']}", "-s",
-         f"ARTICLES_OUTPUT={out}", "-s", "LOG_LEVEL=WARNING"],
+         f"ARCHIVE_STORE={out}", "-s", "LOG_LEVEL=WARNING"],
         cwd=REPO, capture_output=True, text=True, timeout=180, check=False)
     assert result.returncode == 0, result.stderr
     assert paths(read_articles(out), sample_site.base_url) == expected(manifest, "rss")

@@ -17,7 +17,7 @@ from crawler.spiders.news import NewsSpider
 
 def settings_for(output: Path, **extra: Any) -> dict[str, Any]:
     values = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
-    values.update({"ARTICLES_OUTPUT": str(output), "LOG_LEVEL": "WARNING",
+    values.update({"ARCHIVE_STORE": str(output), "LOG_LEVEL": "WARNING",
                    "PROGRESS_ENABLED": False, "AUTOTHROTTLE_ENABLED": False,
                    "DOWNLOAD_DELAY": 0}, **extra)
     return values

@@ -26,8 +26,11 @@ from twisted.python.failure import Failure
 from crawler.classify import is_article, page_evidence
 from crawler.config import ConfigError, SiteConfig, load_sites, site_from_urls
 from crawler.discovery import DiscoveryError, Entry, feed_links, parse_feed, parse_sitemap
+from crawler.handlers import FETCH_START_KEY
 from crawler.items import FetchedPage
+from crawler.middlewares import WARC_REF_KEY
 from crawler.urls import in_domains, normalize_url
+from pipelines.warc_archive import WarcArchive
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -54,6 +57,12 @@ def read_urls_file(path: str) -> list[str]:
         raise ConfigError(f"{path}: can't read the URL list: {exc}") from None
     return [line.strip() for line in text.splitlines()
             if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _fetched_at(response: Response) -> str:
+    start = response.meta.get(FETCH_START_KEY)
+    when = start if isinstance(start, datetime) else datetime.now(UTC)
+    return when.isoformat(timespec="seconds")
 
 
 class NewsSpider(scrapy.Spider):
@@ -88,6 +97,7 @@ class NewsSpider(scrapy.Spider):
         self.follow_article_links = False
         self.robots_sitemaps = True
         self.feed_autodiscovery = True
+        self.archive: WarcArchive | None = None
 
     @staticmethod
     def _sites_from_args(url: str | None, urls_file: str | None, config: str | None,
@@ -124,6 +134,7 @@ class NewsSpider(scrapy.Spider):
         spider.follow_article_links = settings.getbool("NEWS_FOLLOW_ARTICLE_LINKS")
         spider.robots_sitemaps = settings.getbool("NEWS_ROBOTS_SITEMAPS")
         spider.feed_autodiscovery = settings.getbool("NEWS_FEED_AUTODISCOVERY")
+        spider.archive = WarcArchive.of(crawler)
         # Per-site delay and concurrency become Scrapy download slots (one per domain).
         slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
         for site in spider.sites.values():
@@ -249,8 +260,14 @@ class NewsSpider(scrapy.Spider):
                     yield self._request(url, site, "feed", self.parse_feed, depth_reset=True)
         article = is_article(response.url, evidence, allow=patterns["article_allow"],
                              deny=patterns["article_deny"], min_words=self.min_words)
+        emitted = False
         if article:
-            yield from self._emit(response, site, source)
+            for item in self._emit(response, site, source):
+                emitted = True
+                yield item
+        if not emitted and self.archive is not None:
+            # no text will be extracted from this capture: its WARC file may close
+            self.archive.release(response.meta.get(WARC_REF_KEY))
         if (not article or site.follow_article_links or self.follow_article_links) and \
                 depth < self.depth_for(site):
             for link in self._link_extractors[site.name].extract_links(response):
@@ -270,9 +287,10 @@ class NewsSpider(scrapy.Spider):
         self._count("news/article_pages")
         yield FetchedPage(
             url=response.url, html=response.text, status=response.status,
-            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"), site=site.name,
+            fetched_at=_fetched_at(response), site=site.name,
             source=source, requested_url=response.request.url if response.request else "",
-            listed_date=response.meta.get("news_listed_date"))
+            listed_date=response.meta.get("news_listed_date"),
+            warc_ref=response.meta.get(WARC_REF_KEY), depth=response.meta.get("depth", 0))
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]

@@ -1,0 +1,64 @@
+"""CDXJ sidecar index of a closed WARC file, by cdxj-indexer (R22)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from pathlib import Path
+
+from cdxj_indexer.main import write_cdx_index
+
+from pipelines.warc.names import OPEN_SUFFIX, WARC_SUFFIX, sidecar_name
+
+__all__ = ["fsync_directory", "index_warc", "sidecar_path"]
+
+logger = logging.getLogger(__name__)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sidecar_path(warc_path: Path) -> Path:
+    """``dir/x.warc.gz`` -> ``dir/x.cdxj``."""
+    return warc_path.with_name(sidecar_name(warc_path.name))
+
+
+def index_warc(warc_path: Path, *, post_append: bool = True) -> Path:
+    """Write ``<name>.cdxj`` next to a closed ``<name>.warc.gz`` and return its path.
+
+    cdxj-indexer's default fields (url, mime, status, digest, length, offset, filename =
+    base name) and default record types (response, revisit, resource, non-warc-fields
+    metadata), with ``-p`` (post-append) so POST/PUT captures are addressable (R23); the
+    writer turns it off for files without such captures (it halves indexing time). Lines are
+    sorted byte-wise like ``LC_ALL=C sort``; the file is written as ``.open`` then renamed.
+    """
+    if not warc_path.name.endswith(WARC_SUFFIX):
+        msg = f"not a closed {WARC_SUFFIX} file: {warc_path}"
+        raise ValueError(msg)
+    out = io.StringIO()
+    indexer = write_cdx_index(out, [str(warc_path)], {"post_append": post_append})
+    # cdxj-indexer makes a BufferWARCWriter (a temp file) to digest records without a
+    # payload digest (our 304 revisits) and never closes it
+    if indexer.writer is not None:
+        indexer.writer.out.close()
+    lines = sorted(line.encode("utf-8") for line in out.getvalue().splitlines())
+    final = sidecar_path(warc_path)
+    tmp = final.with_name(final.name + OPEN_SUFFIX)
+    with tmp.open("wb") as fh:
+        fh.writelines(line + b"\n" for line in lines)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    fsync_directory(final.parent)
+    logger.debug("indexed %s: %d CDXJ lines", warc_path.name, len(lines))
+    return final

@@ -1,0 +1,205 @@
+"""The crawl's WARC archive: one ``WarcWriter`` shared by the recorder and the pipelines.
+
+Files go to ``<ARCHIVE_STORE>/warc/<crawl>/<YYYY>/<MM>/<DD>/`` (the crawl's start day) with
+a CDXJ sidecar each; the optional dedup index is ``<ARCHIVE_STORE>/.newsarchive/
+warc-dedup.sqlite``. Leftover ``.open`` files of a crashed run are repaired at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Self
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.asyncio import run_in_thread
+
+from crawler.items import Article
+from pipelines.paths import dated_dir, safe_component
+from pipelines.warc import (
+    CaptureRef,
+    DedupIndex,
+    HttpCapture,
+    WarcFileClosedError,
+    WarcInfo,
+    WarcWriter,
+    repair_open_files,
+)
+from pipelines.warc.records import default_software
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+__all__ = ["WarcArchive", "crawl_name", "state_dir"]
+
+logger = logging.getLogger(__name__)
+
+_ARCHIVES: weakref.WeakKeyDictionary[Crawler, WarcArchive | None] = weakref.WeakKeyDictionary()
+
+
+def state_dir(store: Path) -> Path:
+    return store / ".newsarchive"
+
+
+def crawl_name(crawler: Crawler) -> str:
+    """``ARCHIVE_CRAWL_NAME``, else the site's name for one-site crawls, else "crawl"."""
+    name = crawler.settings.get("ARCHIVE_CRAWL_NAME")
+    if name:
+        return safe_component(str(name))
+    sites = getattr(crawler.spider, "sites", None) or {}
+    return safe_component(next(iter(sites))) if len(sites) == 1 else "crawl"
+
+
+class WarcArchive:
+    """Owns the writer; created once per crawler by :meth:`of`."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        settings = crawler.settings
+        self.store = Path(settings.get("ARCHIVE_STORE") or "archive")
+        self.prefix = settings.get("WARC_PREFIX") or "newsarchive"
+        self.max_size = settings.getint("WARC_MAX_SIZE")
+        self.max_age = settings.getfloat("WARC_MAX_AGE")
+        self.operator = settings.get("WARC_OPERATOR") or settings.get("NEWSARCHIVE_CONTACT_URL")
+        self.dedup_enabled = settings.getbool("WARC_DEDUP_ENABLED")
+        self.keep_credentials = settings.getbool("WARC_KEEP_CREDENTIALS")
+        self.writer: WarcWriter | None = None
+        self.dedup: DedupIndex | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> Self | None:
+        """The crawler's archive, or None when ``WARC_ENABLED`` is off."""
+        if crawler not in _ARCHIVES:
+            _ARCHIVES[crawler] = cls(crawler) if crawler.settings.getbool("WARC_ENABLED") \
+                else None
+        return _ARCHIVES[crawler]  # type: ignore[return-value]
+
+    @classmethod
+    def require(cls, crawler: Crawler) -> Self:
+        archive = cls.of(crawler)
+        if archive is None:
+            raise NotConfigured
+        return archive
+
+    # --- lifecycle -------------------------------------------------------------------
+    def _info(self) -> WarcInfo:
+        settings = self.crawler.settings
+        robots = "obey (protego)" if settings.getbool("ROBOTSTXT_OBEY") else "ignore"
+        headers = settings.getdict("DEFAULT_REQUEST_HEADERS")
+        return WarcInfo(
+            is_part_of=crawl_name(self.crawler),
+            operator=str(self.operator),
+            user_agent=str(settings.get("USER_AGENT")),
+            robots=robots,
+            description=settings.get("WARC_DESCRIPTION") or
+            "news crawl by newsarchive: every HTTP response of the crawl, with extracted text",
+            http_from=headers.get("From"),
+            software=default_software(),
+        )
+
+    def spider_opened(self) -> None:
+        self.repair()
+        directory = dated_dir(self.store, "warc", crawl_name(self.crawler), datetime.now(UTC))
+        if self.dedup_enabled:
+            state = state_dir(self.store)
+            state.mkdir(parents=True, exist_ok=True)
+            self.dedup = DedupIndex(state / "warc-dedup.sqlite")
+        self.writer = WarcWriter(directory, prefix=self.prefix, info=self._info(),
+                                 max_size=self.max_size, max_age=self.max_age,
+                                 dedup=self.dedup, keep_credentials=self.keep_credentials,
+                                 on_published=self._published)
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.set_value("warc/directory", str(directory))
+
+    def repair(self) -> None:
+        """Repair or set aside every ``.open`` WARC a crashed run left under the store."""
+        root = self.store / "warc"
+        if not root.is_dir():
+            return
+        stats = self.crawler.stats
+        assert stats is not None
+        for directory in sorted({p.parent for p in root.glob("**/*.warc.gz.open")}):
+            for outcome in repair_open_files(directory):
+                stats.inc_value(f"warc/repaired/{outcome.status}")
+                logger.warning("leftover %s from an interrupted run: %s (%d records kept)",
+                               outcome.source, outcome.status, outcome.records)
+
+    def _published(self, warc: Path, cdxj: Path | None) -> None:
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.inc_value("warc/files")
+        stats.inc_value("warc/bytes", warc.stat().st_size)
+        logger.info("published %s (index %s)", warc, cdxj)
+
+    def spider_closed(self) -> None:
+        if self.writer is not None:
+            published = self.writer.close()
+            stats = self.crawler.stats
+            assert stats is not None
+            for key, value in self.writer.stats.items():
+                stats.set_value(f"warc/{key}", value)
+            stats.set_value("warc/files", len(published))
+            stats.set_value("warc/bytes", sum(p.stat().st_size for p in published))
+        if self.dedup is not None:
+            self.dedup.close()
+
+    # --- used by the recorder and the pipelines -----------------------------------------
+    async def write_capture(self, capture: HttpCapture, *, hold: bool) -> CaptureRef:
+        assert self.writer is not None
+        return await run_in_thread(self.writer.write_capture, capture, hold=hold)
+
+    def release(self, ref: CaptureRef | None) -> None:
+        if ref is not None and self.writer is not None:
+            self.writer.release(ref)
+
+    async def write_article(self, ref: CaptureRef, article: Article) -> None:
+        """Conversion (text) and metadata records for ``article``; fills its WARC fields."""
+        assert self.writer is not None
+        fields = [("title", article.title or "")]
+        fields += [("author", a) for a in article.authors]
+        fields += [("datePublished", article.published or ""),
+                   ("dateModified", article.modified or ""),
+                   ("language", article.language or ""),
+                   ("canonicalURL", article.canonical_url or ""),
+                   ("wordCount", str(article.word_count)),
+                   ("extractedAt", datetime.now(UTC).isoformat(timespec="seconds"))]
+        fields = [(k, v) for k, v in fields if v]
+        try:
+            await run_in_thread(self.writer.write_extraction, ref, text=article.text,
+                                language=_iso639_3(article.language), fields=fields,
+                                extractor=_extractor())
+        except WarcFileClosedError:
+            logger.warning("WARC file of %s closed before its text was written", ref.url)
+        article.warc_file = ref.filename
+        article.warc_offset = ref.offset
+        article.warc_length = ref.length
+        article.warc_record_id = ref.record_id
+
+
+def _extractor() -> str:
+    from importlib.metadata import version  # noqa: PLC0415
+
+    from crawler import __version__  # noqa: PLC0415
+
+    return f"newsarchive/{__version__} trafilatura/{version('trafilatura')}"
+
+
+_ISO639_1_TO_3 = {"en": "eng", "fr": "fra", "de": "deu", "es": "spa", "it": "ita",
+                  "pt": "por", "nl": "nld", "sv": "swe", "da": "dan", "no": "nor",
+                  "fi": "fin", "pl": "pol", "ru": "rus", "uk": "ukr", "tr": "tur",
+                  "ar": "ara", "zh": "zho", "ja": "jpn", "ko": "kor", "hi": "hin"}
+
+
+def _iso639_3(language: str | None) -> str | None:
+    """``WARC-Identified-Content-Language`` wants ISO 639-3 codes."""
+    if not language:
+        return None
+    return _ISO639_1_TO_3.get(language.split("-")[0].lower())
+
+
