@@ -115,6 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--format", choices=("txt", "json"), default="txt",
                          help="plain text, or a JSON object with all fields "
                               "(default: %(default)s)")
+    wacz = sub.add_parser(
+        "wacz", help="package an archive's WARC files as a WACZ (ReplayWeb.page)",
+        description="Package the WARC files of an archive directory as a WACZ, with the "
+                    "archived articles listed as its pages.")
+    wacz.add_argument("archive", metavar="ARCHIVE", help="the archive directory (--output "
+                                                          "of crawl)")
+    wacz.add_argument("-o", "--output", required=True, metavar="FILE.wacz",
+                      help="the WACZ file to write")
+    wacz.add_argument("--crawl", metavar="NAME", help="only the WARCs of this crawl")
+    wacz.add_argument("--site", metavar="NAME", help="only this site's articles as pages")
+    wacz.add_argument("--title", help="the WACZ title (default: from the crawl)")
     return parser
 
 
@@ -239,6 +250,26 @@ def _extract(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
+def _wacz(args: argparse.Namespace) -> int:
+    from pipelines.wacz import WaczError, build_wacz  # noqa: PLC0415
+
+    archive = Path(args.archive)
+    if not archive.is_dir():
+        print(f"newsarchive: error: {archive}: not an archive directory", file=sys.stderr)
+        return exitcodes.CONFIG_ERROR
+    try:
+        result = build_wacz(archive, Path(args.output), crawl=args.crawl, site=args.site,
+                            title=args.title)
+    except WaczError as exc:
+        print(f"newsarchive: error: {exc}", file=sys.stderr)
+        return exitcodes.FAILED
+    except OSError as exc:
+        print(f"newsarchive: error: {args.output}: {exc}", file=sys.stderr)
+        return exitcodes.STORAGE_ERROR
+    print(f"wrote {result.path}: {result.warcs} WARC file(s), {result.pages} page(s)")
+    return exitcodes.OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -246,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _crawl(args, parser)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "wacz":
+        return _wacz(args)
     return _extract(args)
 
 

@@ -79,6 +79,9 @@ def summary(result: RunResult, output: Path) -> str:
         f"sitemap errors: {s.get('news/sitemap_errors', 0)}",
         f"written: {s.get('articles/files', 0)} article file(s), "
         f"{_size(s.get('articles/bytes', 0))}, under {output.resolve()}",
+        f"WARC: {s.get('warc/files', 0)} file(s), {_size(s.get('warc/bytes', 0))}, "
+        f"{s.get('warc/captures', 0)} captures ({s.get('warc/revisits', 0)} revisits)"
+        + (f" in {s['warc/directory']}" if s.get("warc/directory") else ""),
         f"finished: {s.get('finish_reason', 'unknown')} "
         f"in {s.get('elapsed_time_seconds', 0):.1f} s",
     ]
