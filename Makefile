@@ -21,6 +21,10 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# pywb pulls in brotlipy, whose brotli/ package shadows Brotli's brotli module that
+	# Scrapy decodes br responses with; pywb and warcio only need brotli.decompress.
+	$(BIN)/python -m pip uninstall --quiet -y brotlipy
+	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps brotli
 	touch $(STAMP)
 
 install: $(STAMP)

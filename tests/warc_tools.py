@@ -10,6 +10,7 @@ import contextlib
 import http.client
 import io
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -32,12 +33,12 @@ __all__ = [
     "ReadRecord",
     "Replay",
     "capture",
+    "read_blocks",
     "read_cdxj",
     "read_records",
     "warcio_check",
 ]
 
-WAYBACK = Path(sys.executable).parent / "wayback"
 COLLECTION = "archive"
 
 
@@ -202,8 +203,10 @@ class PywbServer:
         self.base_url = f"http://127.0.0.1:{self.port}"
         log = (root / "wayback.log").open("wb")
         self._process = subprocess.Popen(
-            [str(WAYBACK), "-b", "127.0.0.1", "-p", str(self.port), "-d", str(root)],
-            cwd=root, stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "pipelines.warc.wayback", "-b", "127.0.0.1", "-p",
+             str(self.port), "-d", str(root)],
+            cwd=root, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+            stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
         deadline = time.monotonic() + self.timeout
@@ -248,3 +251,16 @@ class PywbServer:
             self._tmp.cleanup()
             self._tmp = None
 
+
+
+def read_blocks(path: Path) -> dict[int, bytes]:
+    """Every record's whole block (HTTP head included), by record offset, as warcio reads
+    it with ``no_record_parse=True``: what ``WARC-Block-Digest`` is computed over."""
+    blocks = {}
+    with path.open("rb") as fh:
+        iterator = ArchiveIterator(fh, no_record_parse=True)
+        for record in iterator:
+            data = record.raw_stream.read()
+            iterator.read_to_end()
+            blocks[iterator.get_record_offset()] = data
+    return blocks

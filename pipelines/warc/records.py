@@ -207,11 +207,18 @@ def _response_headers(capture: HttpCapture) -> list[tuple[str, str]]:
     de-chunked by Twisted) is kept under ``X-Crawler-`` so readers do not de-chunk (R10)."""
     out = []
     for name, value in capture.response_headers:
-        if name.lower() == "transfer-encoding":
+        lower = name.lower()
+        if lower == "transfer-encoding":
             logger.debug("renaming Transfer-Encoding of de-chunked body %s", capture.url)
+            out.append(("X-Crawler-" + name, value))
+        elif lower == "content-length" and capture.truncated:
+            # the declared length is not what is stored: keep it visible, but let readers
+            # and replay (pywb passes Content-Length on) see the real length (R9, R15, R23)
             out.append(("X-Crawler-" + name, value))
         else:
             out.append((name, value))
+    if capture.truncated:
+        out.append(("Content-Length", str(len(capture.body))))
     return out
 
 

@@ -11,8 +11,9 @@ written to a new one. A single group larger than ``max_size`` goes alone into a 
 Captures written with ``hold=True`` keep their file open (as a *draining* file once a
 newer one is current) until :meth:`WarcWriter.write_extraction` or
 :meth:`WarcWriter.release`, so that ``conversion``/``metadata`` records land in the same
-file as the response they refer to (R4). Extraction records may push a draining file a
-little past ``max_size``.
+file as the response they refer to (R4). The size check reserves room for those records
+(the capture group's own size: extracted text is smaller than its page), so a file passes
+``max_size`` only when a single capture is larger than it.
 
 Closing a file: flush, fsync, ``os.replace`` to the final name, fsync of the directory,
 CDXJ sidecar (cdxj-indexer), then ``on_published(warc, cdxj)``.
@@ -70,6 +71,9 @@ class CaptureRef:
     payload_digest: str | None
 
 
+_RESERVE_EXTRA = 1024  # metadata record and gzip member overhead
+
+
 @dataclass(eq=False)
 class _OpenFile:
     name: str
@@ -81,6 +85,8 @@ class _OpenFile:
     captures: int = 0
     has_post: bool = False
     holds: set[str] = field(default_factory=set)
+    # bytes set aside for the conversion/metadata records a hold may still bring (R4)
+    reserved: dict[str, int] = field(default_factory=dict)
     archived: list[DedupEntry] = field(default_factory=list)
 
 
@@ -181,9 +187,13 @@ class WarcWriter:
                 self._rotate()
             target = self._current or self._open_file(now)
             group = self._build_group(capture, target)
-            if target.captures and target.size + len(group.data) > self.max_size:
-                logger.debug("rotating %s: %d + %d bytes > %d", target.name,
-                              target.size, len(group.data), self.max_size)
+            # extraction text is smaller than the page it comes from: reserve the group's
+            # size for it, so the whole group (with its later records) fits the file
+            reserve = len(group.data) + _RESERVE_EXTRA if hold else 0
+            needed = target.size + sum(target.reserved.values()) + len(group.data) + reserve
+            if target.captures and needed > self.max_size:
+                logger.debug("rotating %s: %d bytes needed > %d", target.name, needed,
+                             self.max_size)
                 self._rotate()
                 target = self._open_file(now)
                 group = self._build_group(capture, target)
@@ -212,6 +222,7 @@ class WarcWriter:
                 self._remember(target, ref, digest)
             if hold:
                 target.holds.add(ref.record_id)
+                target.reserved[ref.record_id] = reserve
             return ref
 
     def write_extraction(
@@ -249,6 +260,7 @@ class WarcWriter:
                     ref.url, fields, record_id=self.new_id(), extractor=extractor, **common
                 ))
             data, _ = _serialise(built)
+            target.reserved.pop(ref.record_id, None)
             self._append(target, data, len(built))
             ids = [r.rec_headers.get_header("WARC-Record-ID") for r in built]
             self._release(target, ref.record_id)
@@ -372,6 +384,7 @@ class WarcWriter:
 
     def _release(self, target: _OpenFile, record_id: str) -> None:
         target.holds.discard(record_id)
+        target.reserved.pop(record_id, None)
         if not target.holds and self._draining.get(target.name) is target:
             del self._draining[target.name]
             self._finish(target)
