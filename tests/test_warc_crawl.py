@@ -670,6 +670,43 @@ def test_http_cache_hits_are_not_archived_r8(routes: RoutesServer,
     assert second.records("response", "revisit", "request") == []
 
 
+# -- R19: a conditional re-fetch answered 304 ------------------------------------------------
+
+
+def test_not_modified_is_a_server_not_modified_revisit_r19(routes: RoutesServer,
+                                                           tmp_path: Path) -> None:
+    settings = ("HTTPCACHE_ENABLED=True", f"HTTPCACHE_DIR={tmp_path / 'cache'}",
+                "HTTPCACHE_POLICY=scrapy.extensions.httpcache.RFC2616Policy",
+                "WARC_DEDUP_ENABLED=True")
+    out = tmp_path / "out"
+    first = crawl_routes(routes, out, ["/etag.html"], *settings)
+    second = crawl_routes(routes, out, ["/etag.html"], *settings)
+    assert first.result.returncode == 0, first.result.stderr[-3000:]
+    assert second.result.returncode == 0, second.result.stderr[-3000:]
+    url = routes.url("/etag.html")
+    original = first.capture(url)
+    assert original.rec_type == "response"
+    # the server was asked conditionally and said 304
+    assert [h.get("If-None-Match") for p, h in second.requests if p == "/etag.html"] == [
+        '"etag-v1"']
+    assert [s.status for s in second.served if s.path == "/etag.html"] == [304]
+    # HttpCache (below the recorder) turned it into the cached 200 for the spider
+    assert "'httpcache/revalidate': 1" in second.result.stderr
+    new = [r for p, recs in second.files.items() if p not in first.files for r in recs
+           if r.get("WARC-Target-URI") == url and r.rec_type in CAPTURE_TYPES]
+    assert len(new) == 1
+    revisit = new[0]
+    assert revisit.rec_type == "revisit"
+    assert revisit.get("WARC-Profile") == (
+        "http://netpreserve.org/warc/1.1/revisit/server-not-modified")
+    assert revisit.get("WARC-Refers-To") == original.get("WARC-Record-ID")
+    assert revisit.get("WARC-Refers-To-Date") == original.get("WARC-Date")
+    assert revisit.http_statusline.startswith("304")
+    new_file = next(p for p in second.files if p not in first.files)
+    cdxj = read_cdxj(new_file.with_name(new_file.name.removesuffix(".warc.gz") + ".cdxj"))
+    assert any(e.fields["url"] == url and e.fields["status"] == "304" for e in cdxj)
+
+
 # -- R13: credentials never archived --------------------------------------------------------
 
 

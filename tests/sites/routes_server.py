@@ -97,6 +97,7 @@ ROUTES: dict[str, bytes] = {
     "/large.html": _LARGE,
     "/auth.html": page("Members only", "You are authenticated."),
     "/notfound": page("Not found", "There is nothing here."),
+    "/etag.html": page("ETag page", "Revalidated with If-None-Match on every fetch."),
     "/same-a.html": _SAME,
     "/same-b.html": _SAME,
 }
@@ -178,6 +179,15 @@ class _Handler(BaseHTTPRequestHandler):
                            extra=[("WWW-Authenticate", 'Basic realm="routes"')])
         elif path == "/notfound":
             self._send(target, 404, ROUTES[path])
+        elif path == "/etag.html":
+            # revalidated on every use (max-age=0), answered 304 when the ETag matches
+            etag = '"etag-v1"'
+            if self.headers.get("If-None-Match") == etag:
+                self._send(target, 304, b"", extra=[("ETag", etag),
+                                                    ("Cache-Control", "max-age=0")])
+            else:
+                self._send(target, 200, ROUTES[path], extra=[("ETag", etag),
+                                                              ("Cache-Control", "max-age=0")])
         elif path in ROUTES:
             kind = {"/robots.txt": "text/plain; charset=utf-8",
                     "/binary.bin": "application/octet-stream",
