@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, replace
@@ -54,8 +53,12 @@ def _setting(value: str) -> tuple[str, str]:
 
 def _add_run_options(p: argparse.ArgumentParser, default_output: str) -> None:
     out = p.add_argument_group("output")
-    out.add_argument("-o", "--output", default=default_output, metavar="DIR",
-                     help="where to write the archive (default: %(default)s)")
+    out.add_argument("-o", "--output", default=default_output, metavar="DIR|s3://BUCKET/PREFIX",
+                     help="where to write the archive: a directory or an S3 URI "
+                          "(default: %(default)s)")
+    out.add_argument("--state", metavar="DIR",
+                     help="state and staging directory (default: DIR/.newsarchive, or "
+                          "~/.local/share/newsarchive/s3/BUCKET/PREFIX for S3)")
     out.add_argument("--text-files", action="store_true",
                      help="also write one .txt file per article (for small runs)")
     limits = p.add_argument_group("limits")
@@ -115,6 +118,22 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--format", choices=("txt", "json"), default="txt",
                          help="plain text, or a JSON object with all fields "
                               "(default: %(default)s)")
+    check = sub.add_parser(
+        "check-output", help="check that an output directory or bucket is usable",
+        description="Check that the output (a directory or s3://bucket/prefix) exists, is "
+                    "reachable with the current credentials, and is writable.")
+    check.add_argument("output", metavar="DIR|s3://BUCKET/PREFIX")
+    check.add_argument("-s", "--set", dest="settings", type=_setting, action="append",
+                       default=[], metavar="NAME=VALUE", help="override a setting")
+
+    publish = sub.add_parser(
+        "publish", help="publish files left pending by earlier runs",
+        description="Upload (or move) the files earlier runs could not publish, in order.")
+    publish.add_argument("-o", "--output", required=True, metavar="DIR|s3://BUCKET/PREFIX")
+    publish.add_argument("--state", metavar="DIR", help="state and staging directory")
+    publish.add_argument("-s", "--set", dest="settings", type=_setting, action="append",
+                         default=[], metavar="NAME=VALUE", help="override a setting")
+
     wacz = sub.add_parser(
         "wacz", help="package an archive's WARC files as a WACZ (ReplayWeb.page)",
         description="Package the WARC files of an archive directory as a WACZ, with the "
@@ -134,6 +153,7 @@ def _settings_for(args: argparse.Namespace) -> dict[str, Any]:
         "ERROR" if args.quiet else "WARNING")
     overrides: dict[str, Any] = {
         "ARCHIVE_STORE": args.output,
+        **({"ARCHIVE_STATE_DIR": args.state} if getattr(args, "state", None) else {}),
         "ARTICLES_TEXT_FILES": args.text_files,
         "LOG_LEVEL": level,
         "PROGRESS_ENABLED": not args.quiet,
@@ -148,25 +168,35 @@ def _settings_for(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
-def _check_output(path: str) -> None:
-    target = Path(path)
-    target.mkdir(parents=True, exist_ok=True)
-    if not os.access(target, os.W_OK):
-        raise PermissionError(f"{target}: not writable")
+def _check_output(settings: Any) -> int:
+    """Check the output before crawling: a clear message and an exit status on failure."""
+    from pipelines.output import store_for  # noqa: PLC0415
+    from pipelines.storage import StorageConfigError, StorageError  # noqa: PLC0415
+
+    try:
+        uri, store, _state = store_for(settings)
+        store.check()
+    except StorageConfigError as exc:
+        print(f"newsarchive: config error: {exc}", file=sys.stderr)
+        return exitcodes.CONFIG_ERROR
+    except (StorageError, OSError) as exc:
+        print(f"newsarchive: storage error: {exc}", file=sys.stderr)
+        return exitcodes.STORAGE_ERROR
+    del uri
+    return exitcodes.OK
 
 
 def _run(sites: list[SiteConfig], args: argparse.Namespace) -> int:
     from crawler.run import project_settings, run_crawl, summary  # noqa: PLC0415
 
-    try:
-        _check_output(args.output)
-    except OSError as exc:
-        print(f"newsarchive: error: output {args.output}: {exc}", file=sys.stderr)
-        return exitcodes.STORAGE_ERROR
     overrides = _settings_for(args)
     overrides.setdefault("ARCHIVE_CRAWL_NAME", args.crawl_name or (
         sites[0].name if len(sites) == 1 else "crawl"))
-    result = run_crawl(sites, project_settings(overrides))
+    settings = project_settings(overrides)
+    status = _check_output(settings)
+    if status != exitcodes.OK:
+        return status
+    result = run_crawl(sites, settings)
     if not args.quiet:
         print(summary(result, Path(args.output)))
     if result.exit_code != exitcodes.OK:
@@ -270,6 +300,40 @@ def _wacz(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
+def _check(args: argparse.Namespace) -> int:
+    from crawler.run import project_settings  # noqa: PLC0415
+
+    settings = project_settings({"ARCHIVE_STORE": args.output, **dict(args.settings)})
+    status = _check_output(settings)
+    if status == exitcodes.OK:
+        print(f"{args.output}: reachable and writable")
+    return status
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from crawler.run import project_settings  # noqa: PLC0415
+    from pipelines.output import store_for  # noqa: PLC0415
+    from pipelines.storage import Publisher, StorageConfigError  # noqa: PLC0415
+
+    overrides = {"ARCHIVE_STORE": args.output, **dict(args.settings)}
+    if args.state:
+        overrides["ARCHIVE_STATE_DIR"] = args.state
+    settings = project_settings(overrides)
+    try:
+        uri, store, state = store_for(settings)
+    except StorageConfigError as exc:
+        print(f"newsarchive: config error: {exc}", file=sys.stderr)
+        return exitcodes.CONFIG_ERROR
+    publisher = Publisher(store, state / "staging", cooldown=0)
+    report = publisher.publish_pending()
+    print(f"{uri.uri}: {len(report.published)} file(s) published, "
+          f"{len(report.pending)} still pending, {len(report.lost)} lost")
+    if report.pending:
+        print(f"newsarchive: storage error: {publisher.last_error}", file=sys.stderr)
+        return exitcodes.STORAGE_ERROR
+    return exitcodes.OK if not report.lost else exitcodes.FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -279,6 +343,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _demo(args)
     if args.command == "wacz":
         return _wacz(args)
+    if args.command == "check-output":
+        return _check(args)
+    if args.command == "publish":
+        return _publish(args)
     return _extract(args)
 
 

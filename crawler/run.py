@@ -32,7 +32,8 @@ class RunResult:
 
 
 def exit_code_for(stats: dict[str, Any]) -> int:
-    if stats.get("articles/storage_error") or stats.get("finish_reason") == "storage_error":
+    if stats.get("articles/storage_error") or stats.get("finish_reason") == "storage_error" \
+            or stats.get("storage/pending") or stats.get("storage/lost"):
         return exitcodes.STORAGE_ERROR
     if stats.get("finish_reason") not in ("finished", "closespider_itemcount"):
         return exitcodes.FAILED
@@ -78,10 +79,12 @@ def summary(result: RunResult, output: Path) -> str:
         f"errors: {error_text}; feed errors: {s.get('news/feed_errors', 0)}; "
         f"sitemap errors: {s.get('news/sitemap_errors', 0)}",
         f"written: {s.get('articles/files', 0)} article file(s), "
-        f"{_size(s.get('articles/bytes', 0))}, under {output.resolve()}",
+        f"{_size(s.get('articles/bytes', 0))}, to {s.get('storage/uri', output)}; "
+        f"published {s.get('storage/published', 0)} file(s), "
+        f"pending {s.get('storage/pending', 0)}",
         f"WARC: {s.get('warc/files', 0)} file(s), {_size(s.get('warc/bytes', 0))}, "
         f"{s.get('warc/captures', 0)} captures ({s.get('warc/revisits', 0)} revisits)"
-        + (f" in {s['warc/directory']}" if s.get("warc/directory") else ""),
+        + (f" (crawl {s['warc/crawl']})" if s.get("warc/crawl") else ""),
         f"finished: {s.get('finish_reason', 'unknown')} "
         f"in {s.get('elapsed_time_seconds', 0):.1f} s",
     ]

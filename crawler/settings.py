@@ -87,6 +87,18 @@ TRAFILATURA_MIN_WORDS = 40
 # --- newsarchive: where everything goes (ARCHIVE_*) ---------------------------------------
 ARCHIVE_STORE = "archive"
 ARCHIVE_CRAWL_NAME = None
+ARCHIVE_STATE_DIR = None
+ARCHIVE_DISK_BUDGET = 20 * 1024**3
+ARCHIVE_RETRY_COOLDOWN = 60.0
+ARCHIVE_S3_ADDRESSING_STYLE = None
+ARCHIVE_S3_SSE = None
+ARCHIVE_S3_SSE_KMS_KEY_ID = None
+ARCHIVE_S3_STORAGE_CLASS = None
+ARCHIVE_S3_ACL = None
+ARCHIVE_S3_CHECKSUM_MODE = None
+ARCHIVE_S3_MULTIPART_THRESHOLD = 64 * 1024**2
+ARCHIVE_S3_MULTIPART_CHUNKSIZE = 16 * 1024**2
+ARCHIVE_S3_UPLOAD_ATTEMPTS = 4
 
 # --- newsarchive: WARC capture (WARC_*) ------------------------------------------------------
 WARC_ENABLED = True

@@ -43,8 +43,10 @@ class RotatingJsonlWriter:
     """
 
     def __init__(self, directory_for: Callable[[datetime], Path], prefix: str = "articles",
-                 max_size: int = 64 * 1024 * 1024, compresslevel: int = 6) -> None:
+                 max_size: int = 64 * 1024 * 1024, compresslevel: int = 6,
+                 on_published: Callable[[Path], None] | None = None) -> None:
         self.directory_for = directory_for
+        self.on_published = on_published
         self.prefix = prefix
         self.max_size = max_size
         self.compresslevel = compresslevel
@@ -88,4 +90,6 @@ class RotatingJsonlWriter:
         final = publish_file(self._path)
         self.published.append(final)
         self._gz = self._raw = self._path = None
+        if self.on_published is not None:
+            self.on_published(final)
         return final

@@ -1,6 +1,6 @@
 """Write articles out: gzipped JSON Lines per site, optionally one ``.txt`` per article.
 
-Layout under the output directory (``ARCHIVE_STORE``)::
+Files are staged, then published to the store (``ARCHIVE_STORE``) as::
 
     articles/<site>/<YYYY>/<MM>/<DD>/articles-<ts>-<serial>-<token>.jsonl.gz
     text/<site>/<YYYY>/<MM>/<DD>/<slug>-<urlhash>.txt      (with ARTICLES_TEXT_FILES)
@@ -9,9 +9,7 @@ Layout under the output directory (``ARCHIVE_STORE``)::
 from __future__ import annotations
 
 import logging
-import os
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -19,7 +17,8 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from crawler.items import Article
 from pipelines.jsonl import RotatingJsonlWriter, publish_file
-from pipelines.paths import dated_dir, text_file_name
+from pipelines.output import ArchiveOutput
+from pipelines.paths import text_file_name
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -29,15 +28,11 @@ __all__ = ["ArticleWriterPipeline"]
 logger = logging.getLogger(__name__)
 
 
-class StorageError(OSError):
-    """The output can't be written."""
-
-
 class ArticleWriterPipeline:
     """Writes each ``Article`` to its site's JSON Lines file; enforces the article budget."""
 
-    def __init__(self, crawler: Crawler, output: Path, max_size: int, text_files: bool,
-                 max_items: int) -> None:
+    def __init__(self, crawler: Crawler, output: ArchiveOutput, max_size: int,
+                 text_files: bool, max_items: int) -> None:
         self.crawler = crawler
         self.output = output
         self.max_size = max_size
@@ -53,28 +48,26 @@ class ArticleWriterPipeline:
         s = crawler.settings
         if not s.getbool("ARTICLES_ENABLED"):
             raise NotConfigured
-        output = Path(s.get("ARCHIVE_STORE") or "archive")
-        return cls(crawler, output, s.getint("ARTICLES_MAX_SIZE"),
+        return cls(crawler, ArchiveOutput.of(crawler), s.getint("ARTICLES_MAX_SIZE"),
                    s.getbool("ARTICLES_TEXT_FILES"), s.getint("ARTICLES_MAX_ITEMS"))
 
     def open_spider(self) -> None:
-        try:
-            self.output.mkdir(parents=True, exist_ok=True)
-            if not os.access(self.output, os.W_OK):
-                raise PermissionError(f"not writable: {self.output}")
-        except OSError as exc:
-            stats = self.crawler.stats
-            assert stats is not None
-            stats.set_value("articles/storage_error", str(exc))
-            msg = f"output directory {self.output}: {exc}"
-            raise StorageError(msg) from exc
         assert self.crawler.stats is not None
-        self.crawler.stats.set_value("articles/output", str(self.output))
+        self.crawler.stats.set_value("articles/output", self.output.uri.uri)
 
     def _writer(self, site: str) -> RotatingJsonlWriter:
         if site not in self.writers:
+            def directory_for(now: datetime) -> Path:
+                return self.output.staged("articles", site, now, "x")[1].parent
+
+            def published(path: Path) -> None:
+                self.output.publish(path.relative_to(self.output.staging_dir).as_posix())
+                assert self.crawler.stats is not None
+                self.crawler.stats.inc_value("articles/files")
+                self.crawler.stats.inc_value("articles/bytes", path.stat().st_size)
+
             self.writers[site] = RotatingJsonlWriter(
-                partial(dated_dir, self.output, "articles", site), max_size=self.max_size)
+                directory_for, max_size=self.max_size, on_published=published)
         return self.writers[site]
 
     def _site_budget(self, site: str) -> int:
@@ -100,7 +93,7 @@ class ArticleWriterPipeline:
                 self._write_text(site, item)
         except OSError as exc:
             stats.set_value("articles/storage_error", str(exc))
-            logger.error("can't write article output under %s: %s", self.output, exc)
+            logger.error("can't write article output in %s: %s", self.output.staging_dir, exc)
             self._close_spider("storage_error")
             raise DropItem(f"storage error: {exc}") from exc
         self.written += 1
@@ -112,13 +105,13 @@ class ArticleWriterPipeline:
         return item
 
     def _write_text(self, site: str, item: Article) -> None:
-        directory = dated_dir(self.output, "text", site, datetime.now(UTC))
-        directory.mkdir(parents=True, exist_ok=True)
-        target = directory / text_file_name(item.canonical_url or item.url)
+        key, target = self.output.staged("text", site, datetime.now(UTC),
+                                         text_file_name(item.canonical_url or item.url))
         tmp = target.with_name(target.name + ".open")
         header = f"{item.title or ''}\n{item.canonical_url or item.url}\n\n"
         tmp.write_text(header + item.text + "\n", encoding="utf-8")
         publish_file(tmp)
+        self.output.publish(key)
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("articles/text_files")
 
@@ -131,12 +124,5 @@ class ArticleWriterPipeline:
         deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
 
     def close_spider(self) -> None:
-        stats = self.crawler.stats
-        assert stats is not None
-        files = []
         for writer in self.writers.values():
             writer.close()
-            files.extend(writer.published)
-        size = sum(f.stat().st_size for f in files if f.exists())
-        stats.set_value("articles/files", len(files))
-        stats.set_value("articles/bytes", size)

@@ -1,13 +1,16 @@
 """The crawl's WARC archive: one ``WarcWriter`` shared by the recorder and the pipelines.
 
-Files go to ``<ARCHIVE_STORE>/warc/<crawl>/<YYYY>/<MM>/<DD>/`` (the crawl's start day) with
-a CDXJ sidecar each; the optional dedup index is ``<ARCHIVE_STORE>/.newsarchive/
-warc-dedup.sqlite``. Leftover ``.open`` files of a crashed run are repaired at start-up.
+Files are written in the staging area (``<state>/staging/_work/warc/<crawl>/``) and, once
+closed and indexed, published as ``warc/<crawl>/<YYYY>/<MM>/<DD>/<name>.warc.gz`` and
+then ``cdxj/<crawl>/<YYYY>/<MM>/<DD>/<name>.cdxj`` (the day the file was opened). The
+optional dedup index is ``<state>/warc-dedup.sqlite``. Leftover ``.open`` files of a
+crashed run are repaired and published at start-up.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import weakref
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +21,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import run_in_thread
 
 from crawler.items import Article
-from pipelines.paths import dated_dir, safe_component
+from pipelines.output import ArchiveOutput, key_date
+from pipelines.paths import safe_component
 from pipelines.warc import (
     CaptureRef,
     DedupIndex,
@@ -26,22 +30,20 @@ from pipelines.warc import (
     WarcFileClosedError,
     WarcInfo,
     WarcWriter,
+    index_warc,
     repair_open_files,
+    sidecar_path,
 )
 from pipelines.warc.records import default_software
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
-__all__ = ["WarcArchive", "crawl_name", "state_dir"]
+__all__ = ["WarcArchive", "crawl_name"]
 
 logger = logging.getLogger(__name__)
 
 _ARCHIVES: weakref.WeakKeyDictionary[Crawler, WarcArchive | None] = weakref.WeakKeyDictionary()
-
-
-def state_dir(store: Path) -> Path:
-    return store / ".newsarchive"
 
 
 def crawl_name(crawler: Crawler) -> str:
@@ -59,13 +61,14 @@ class WarcArchive:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         settings = crawler.settings
-        self.store = Path(settings.get("ARCHIVE_STORE") or "archive")
+        self.output = ArchiveOutput.of(crawler)
         self.prefix = settings.get("WARC_PREFIX") or "newsarchive"
         self.max_size = settings.getint("WARC_MAX_SIZE")
         self.max_age = settings.getfloat("WARC_MAX_AGE")
         self.operator = settings.get("WARC_OPERATOR") or settings.get("NEWSARCHIVE_CONTACT_URL")
         self.dedup_enabled = settings.getbool("WARC_DEDUP_ENABLED")
         self.keep_credentials = settings.getbool("WARC_KEEP_CREDENTIALS")
+        self.group = "crawl"
         self.writer: WarcWriter | None = None
         self.dedup: DedupIndex | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
@@ -103,39 +106,58 @@ class WarcArchive:
         )
 
     def spider_opened(self) -> None:
+        name = crawl_name(self.crawler)
+        self.group = name
+        directory = self.output.work_dir(f"warc/{name}")
         self.repair()
-        directory = dated_dir(self.store, "warc", crawl_name(self.crawler), datetime.now(UTC))
         if self.dedup_enabled:
-            state = state_dir(self.store)
-            state.mkdir(parents=True, exist_ok=True)
-            self.dedup = DedupIndex(state / "warc-dedup.sqlite")
+            self.output.state_dir.mkdir(parents=True, exist_ok=True)
+            self.dedup = DedupIndex(self.output.state_dir / "warc-dedup.sqlite")
         self.writer = WarcWriter(directory, prefix=self.prefix, info=self._info(),
                                  max_size=self.max_size, max_age=self.max_age,
                                  dedup=self.dedup, keep_credentials=self.keep_credentials,
                                  on_published=self._published)
         stats = self.crawler.stats
         assert stats is not None
-        stats.set_value("warc/directory", str(directory))
+        stats.set_value("warc/crawl", name)
 
     def repair(self) -> None:
-        """Repair or set aside every ``.open`` WARC a crashed run left under the store."""
-        root = self.store / "warc"
+        """Repair (or set aside) every ``.open`` WARC a crashed run left in staging, and
+        publish closed WARCs it did not get to hand over."""
+        root = self.output.staging_dir / "_work" / "warc"
         if not root.is_dir():
             return
         stats = self.crawler.stats
         assert stats is not None
-        for directory in sorted({p.parent for p in root.glob("**/*.warc.gz.open")}):
+        for directory in sorted({p.parent for p in root.glob("*/*.warc.gz.open")}):
             for outcome in repair_open_files(directory):
                 stats.inc_value(f"warc/repaired/{outcome.status}")
                 logger.warning("leftover %s from an interrupted run: %s (%d records kept)",
                                outcome.source, outcome.status, outcome.records)
+        for warc in sorted(root.glob("*/*.warc.gz")):
+            cdxj = sidecar_path(warc)
+            if not cdxj.exists():
+                cdxj = index_warc(warc)
+            self._hand_over(warc, cdxj, warc.parent.name)
 
     def _published(self, warc: Path, cdxj: Path | None) -> None:
+        """Called by the writer (in its thread) for each closed, indexed file."""
         stats = self.crawler.stats
         assert stats is not None
         stats.inc_value("warc/files")
         stats.inc_value("warc/bytes", warc.stat().st_size)
-        logger.info("published %s (index %s)", warc, cdxj)
+        self._hand_over(warc, cdxj, self.group)
+
+    def _hand_over(self, warc: Path, cdxj: Path | None, group: str) -> None:
+        when = key_date(warc.name, datetime.now(UTC))
+        warc_key, warc_staged = self.output.staged("warc", group, when, warc.name)
+        os.replace(warc, warc_staged)
+        self.output.publish(warc_key)
+        if cdxj is not None and cdxj.exists():
+            cdxj_key, cdxj_staged = self.output.staged("cdxj", group, when, cdxj.name)
+            os.replace(cdxj, cdxj_staged)
+            self.output.publish(cdxj_key, after=warc_key)
+        logger.info("closed %s", warc.name)
 
     def spider_closed(self) -> None:
         if self.writer is not None:
@@ -145,7 +167,6 @@ class WarcArchive:
             for key, value in self.writer.stats.items():
                 stats.set_value(f"warc/{key}", value)
             stats.set_value("warc/files", len(published))
-            stats.set_value("warc/bytes", sum(p.stat().st_size for p in published))
         if self.dedup is not None:
             self.dedup.close()
 

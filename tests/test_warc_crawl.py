@@ -49,6 +49,7 @@ from tests.warc_tools import (
     PywbServer,
     ReadRecord,
     Replay,
+    cdxj_for,
     read_blocks,
     read_cdxj,
     read_records,
@@ -296,7 +297,7 @@ def test_digests_r16(any_crawl: Crawl) -> None:
 
 def test_cdxj_sidecars_r22(any_crawl: Crawl) -> None:
     for path, recs in any_crawl.files.items():
-        sidecar = path.with_name(path.name.removesuffix(".warc.gz") + ".cdxj")
+        sidecar = cdxj_for(path)
         lines = read_cdxj(sidecar)
         raw = [ln.raw for ln in lines]
         assert raw == sorted(raw)
@@ -305,7 +306,7 @@ def test_cdxj_sidecars_r22(any_crawl: Crawl) -> None:
         want = Counter((r.get("WARC-Target-URI"), r.offset, r.length, path.name)
                        for r in recs if r.rec_type in CAPTURE_TYPES)
         assert got == want
-    sidecars = {p.name for p in any_crawl.out.glob("warc/**/*.cdxj")}
+    sidecars = {p.name for p in any_crawl.out.glob("cdxj/**/*.cdxj")}
     assert sidecars == {p.name.removesuffix(".warc.gz") + ".cdxj" for p in any_crawl.files}
 
 
@@ -703,7 +704,7 @@ def test_not_modified_is_a_server_not_modified_revisit_r19(routes: RoutesServer,
     assert revisit.get("WARC-Refers-To-Date") == original.get("WARC-Date")
     assert revisit.http_statusline.startswith("304")
     new_file = next(p for p in second.files if p not in first.files)
-    cdxj = read_cdxj(new_file.with_name(new_file.name.removesuffix(".warc.gz") + ".cdxj"))
+    cdxj = read_cdxj(cdxj_for(new_file))
     assert any(e.fields["url"] == url and e.fields["status"] == "304" for e in cdxj)
 
 
@@ -724,7 +725,7 @@ def test_http_auth_credentials_not_archived_r13(routes: RoutesServer, tmp_path: 
         assert req.http_get_all("Authorization") == []
         assert req.http_get_all("Proxy-Authorization") == []
     token = base64.b64encode(f"{AUTH_USER}:{AUTH_PASS}".encode())
-    for path in [*crawl.files, *tmp_path.glob("warc/**/*.cdxj")]:
+    for path in [*crawl.files, *tmp_path.glob("cdxj/**/*.cdxj")]:
         data = path.read_bytes()
         data = gzip.decompress(data) if path.suffix == ".gz" else data
         assert AUTH_PASS.encode() not in data
@@ -773,7 +774,7 @@ def test_killed_crawl_leaves_open_file_repaired_next_run_r3(
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and process.poll() is None:
-            opened = list(out.glob("warc/**/*.warc.gz.open"))
+            opened = list(out.glob("**/*.warc.gz.open"))
             if opened and _open_records(opened[0]) >= 7:  # warcinfo + 3 captures
                 break
             time.sleep(0.1)
@@ -781,7 +782,7 @@ def test_killed_crawl_leaves_open_file_repaired_next_run_r3(
         process.kill()
         process.communicate()
     assert process.returncode != 0, (tmp_path / "killed.log").read_text()[-2000:]
-    leftovers = sorted(p for p in out.rglob("*") if p.is_file() and "warc" in p.parts)
+    leftovers = sorted(p for p in out.rglob("*") if p.is_file() and ".warc.gz" in p.name)
     assert len(leftovers) == 1
     open_file = leftovers[0]
     assert open_file.name.endswith(".warc.gz.open")
@@ -795,13 +796,13 @@ def test_killed_crawl_leaves_open_file_repaired_next_run_r3(
     assert crawl.result.returncode == 0, crawl.result.stderr[-3000:]
     assert not open_file.exists()
     assert [p for p in out.rglob("*") if p.name.endswith((".open", ".invalid"))] == []
-    repaired = open_file.with_name(open_file.name.removesuffix(".open"))
-    assert repaired in crawl.files
+    (repaired,) = [p for p in crawl.files if p.name == open_file.name.removesuffix(".open")]
     assert warcio_check([repaired])[0] == 0
     recs = crawl.files[repaired]
     assert recs[0].rec_type == "warcinfo"
     assert recs[0].get("WARC-Filename") == repaired.name
     assert 3 <= len(recs) < kept  # the torn record is cut off
-    assert repaired.with_name(repaired.name.removesuffix(".warc.gz") + ".cdxj").exists()
+    assert cdxj_for(repaired).exists()
+    assert cdxj_for(repaired).parent != repaired.parent  # published as kind cdxj
     assert "repaired WARC file" in crawl.result.stderr
     assert "'warc/repaired/repaired': 1" in crawl.result.stderr

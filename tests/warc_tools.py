@@ -27,12 +27,18 @@ from typing import Any, Self
 from warcio.archiveiterator import ArchiveIterator
 from warcio.cli import main as warcio_main
 
+from pipelines.warc.compat import install_brotli_for_warcio
+
+# warcio's br support expects brotlipy; Scrapy needs Google's brotli (see the module)
+install_brotli_for_warcio()
+
 __all__ = [
     "CdxjLine",
     "PywbServer",
     "ReadRecord",
     "Replay",
     "capture",
+    "cdxj_for",
     "read_blocks",
     "read_cdxj",
     "read_records",
@@ -143,6 +149,19 @@ class CdxjLine:
     raw: bytes
 
 
+def cdxj_for(warc: Path) -> Path:
+    """The CDXJ sidecar of a WARC: ``cdxj/…`` beside ``warc/…`` in a published archive,
+    else next to the file (as the writer leaves it)."""
+    name = warc.name.removesuffix(".warc.gz") + ".cdxj"
+    parts = warc.parts
+    if "warc" in parts[:-1]:
+        index = len(parts) - 1 - parts[::-1].index("warc", 1)
+        published = Path(*parts[:index], "cdxj", *parts[index + 1:-1], name)
+        if published.exists():
+            return published
+    return warc.with_name(name)
+
+
 def read_cdxj(path: Path) -> list[CdxjLine]:
     lines = []
     for raw in path.read_bytes().splitlines():
@@ -194,8 +213,9 @@ class PywbServer:
         for directory in self.dirs:
             for warc in sorted(directory.glob("*.warc.gz")):
                 (coll / "archive" / warc.name).symlink_to(warc.resolve())
-            for cdxj in sorted(directory.glob("*.cdxj")):
-                lines.extend(cdxj.read_bytes().splitlines())
+                cdxj = cdxj_for(warc)
+                if cdxj.exists():
+                    lines.extend(cdxj.read_bytes().splitlines())
         (coll / "indexes" / "index.cdxj").write_bytes(
             b"".join(line + b"\n" for line in sorted(lines))
         )

@@ -9,7 +9,7 @@ from pipelines.storage.errors import InvalidKey
 
 __all__ = ["KINDS", "check_key", "join_key", "object_key", "relative_key"]
 
-KINDS = frozenset({"warc", "cdxj", "articles", "reports"})
+KINDS = frozenset({"warc", "cdxj", "articles", "reports", "text"})
 _SAFE = re.compile(r"[A-Za-z0-9._-]{1,255}")
 
 

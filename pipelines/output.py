@@ -1,0 +1,222 @@
+"""The crawl's output: one ``Publisher`` over the store named by ``ARCHIVE_STORE``.
+
+Every writer stages its files under ``<state>/staging/<key>`` and hands closed files to
+:meth:`ArchiveOutput.publish`, which publishes them off the reactor, one at a time, in
+order (a rename for a directory, an upload for S3). Files that can't be published stay
+staged and journalled; the next run (or ``newsarchive publish``) publishes them first.
+
+State directory (``ARCHIVE_STATE_DIR``): ``<dir>/.newsarchive`` for a local output,
+``~/.local/share/newsarchive/s3/<bucket>/<prefix>`` for S3.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+from scrapy import signals
+from scrapy.settings import BaseSettings
+from scrapy.utils.defer import deferred_from_coro
+
+from pipelines.storage import (
+    OutputURI,
+    Publisher,
+    S3Options,
+    StorageError,
+    Store,
+    open_store,
+    parse_uri,
+    relative_key,
+)
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+__all__ = ["ArchiveOutput", "default_state_dir", "s3_options", "store_for"]
+
+logger = logging.getLogger(__name__)
+
+_OUTPUTS: weakref.WeakKeyDictionary[Crawler, ArchiveOutput] = weakref.WeakKeyDictionary()
+_STAMP = re.compile(r"-(\d{8})\d*-")
+
+
+def default_state_dir(uri: OutputURI) -> Path:
+    if uri.is_s3:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+        parts = [p for p in (uri.prefix or "").split("/") if p]
+        return base.joinpath("newsarchive", "s3", uri.bucket or "_", *parts)
+    assert uri.path is not None
+    return uri.path / ".newsarchive"
+
+
+def s3_options(settings: BaseSettings) -> S3Options:
+    """S3 settings: Scrapy's ``AWS_*`` plus our ``ARCHIVE_S3_*``; unset means boto3's
+    own resolution (credential chain, ``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``)."""
+    def opt(name: str) -> Any:
+        value = settings.get(name)
+        return value if value not in (None, "") else None
+
+    values: dict[str, Any] = {
+        "endpoint_url": opt("AWS_ENDPOINT_URL"),
+        "region": opt("AWS_REGION_NAME"),
+        "addressing_style": opt("ARCHIVE_S3_ADDRESSING_STYLE"),
+        "sse": opt("ARCHIVE_S3_SSE"),
+        "sse_kms_key_id": opt("ARCHIVE_S3_SSE_KMS_KEY_ID"),
+        "storage_class": opt("ARCHIVE_S3_STORAGE_CLASS"),
+        "acl": opt("ARCHIVE_S3_ACL"),
+        "request_checksum_calculation": opt("ARCHIVE_S3_CHECKSUM_MODE"),
+        "multipart_threshold": settings.getint("ARCHIVE_S3_MULTIPART_THRESHOLD"),
+        "multipart_chunksize": settings.getint("ARCHIVE_S3_MULTIPART_CHUNKSIZE"),
+        "upload_attempts": settings.getint("ARCHIVE_S3_UPLOAD_ATTEMPTS"),
+        "aws_access_key_id": opt("AWS_ACCESS_KEY_ID"),
+        "aws_secret_access_key": opt("AWS_SECRET_ACCESS_KEY"),
+        "aws_session_token": opt("AWS_SESSION_TOKEN"),
+    }
+    if settings.get("AWS_USE_SSL") is not None:
+        values["use_ssl"] = settings.getbool("AWS_USE_SSL")
+    if settings.get("AWS_VERIFY") not in (None, ""):
+        verify = settings.get("AWS_VERIFY")
+        values["verify"] = verify if isinstance(verify, str) and verify not in (
+            "True", "False", "true", "false") else settings.getbool("AWS_VERIFY")
+    return S3Options(**{k: v for k, v in values.items() if v is not None})
+
+
+def store_for(settings: BaseSettings) -> tuple[OutputURI, Store, Path]:
+    """The output URI, its store and the state directory, from settings."""
+    uri = parse_uri(str(settings.get("ARCHIVE_STORE") or "archive"))
+    store = open_store(uri, s3_options(settings) if uri.is_s3 else None)
+    state = settings.get("ARCHIVE_STATE_DIR")
+    return uri, store, Path(state) if state else default_state_dir(uri)
+
+
+def key_date(filename: str, fallback: datetime) -> datetime:
+    """The day in a file name's timestamp (``…-YYYYMMDDhhmmss…-…``), else ``fallback``."""
+    match = _STAMP.search(filename)
+    if match:
+        try:
+            return datetime.strptime(match.group(1), "%Y%m%d").replace(tzinfo=fallback.tzinfo)
+        except ValueError:
+            pass
+    return fallback
+
+
+class ArchiveOutput:
+    """The publisher of one crawl, shared by every writer (see :meth:`of`)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        settings = crawler.settings
+        self.uri, self.store, self.state_dir = store_for(settings)
+        budget = settings.getint("ARCHIVE_DISK_BUDGET")
+        self.publisher = Publisher(self.store, self.state_dir / "staging",
+                                   disk_budget_bytes=budget or None,
+                                   cooldown=settings.getfloat("ARCHIVE_RETRY_COOLDOWN"))
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
+        self._futures: list[Future[bool]] = []
+        self._stopping = False
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> Self:
+        if crawler not in _OUTPUTS:
+            _OUTPUTS[crawler] = cls(crawler)
+        return _OUTPUTS[crawler]  # type: ignore[return-value]
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.publisher.staging_dir
+
+    def work_dir(self, name: str) -> Path:
+        """A private directory under staging for files still being written."""
+        path = self.staging_dir / "_work" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def staged(self, kind: str, group: str, when: datetime, filename: str
+               ) -> tuple[str, Path]:
+        key = relative_key(kind, group, when, filename)
+        return key, self.publisher.staging_path(key)
+
+    # --- lifecycle -------------------------------------------------------------------
+    def spider_opened(self) -> None:
+        # connected now, after every writer's own handler: writers close and hand over
+        # their last files before the publisher finishes
+        self.crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.set_value("storage/uri", self.uri.uri)
+        self.recover_staged()
+        report = self.publisher.publish_pending()
+        stats.inc_value("storage/published_from_earlier_runs", len(report.published))
+        if report.lost:
+            stats.set_value("storage/lost", len(report.lost))
+
+    def recover_staged(self) -> None:
+        """Journal closed files a crash left staged but not yet handed to the publisher."""
+        journalled = {entry.key for entry in self.publisher.pending()}
+        for path in sorted(self.staging_dir.rglob("*")):
+            relative = path.relative_to(self.staging_dir)
+            if (not path.is_file() or relative.parts[0].startswith(("_", "."))
+                    or path.name.endswith(".open")):
+                continue
+            key = relative.as_posix()
+            if key not in journalled:
+                logger.warning("found %s staged by an interrupted run: publishing it", key)
+                after = None
+                if key.startswith("cdxj/"):
+                    candidate = "warc/" + key[5:].removesuffix(".cdxj") + ".warc.gz"
+                    after = candidate if (self.staging_dir / candidate).exists() else None
+                self.publisher.publish(key, after=after)
+
+    def publish(self, key: str, *, after: str | None = None) -> None:
+        """Publish a closed staged file, in order, off the reactor thread."""
+        self._futures = [f for f in self._futures if not f.done()]
+        self._futures.append(self._executor.submit(self._publish, key, after))
+
+    def _publish(self, key: str, after: str | None) -> bool:
+        stats = self.crawler.stats
+        assert stats is not None
+        try:
+            ok = self.publisher.publish(key, after=after)
+        except StorageError as exc:
+            logger.error("can't publish %s to %s: %s", key, self.uri.uri, exc)
+            stats.set_value("storage/last_error", str(exc))
+            return False
+        if ok:
+            stats.inc_value("storage/published")
+        else:
+            stats.inc_value("storage/deferred")
+            if self.publisher.last_error:
+                stats.set_value("storage/last_error", self.publisher.last_error)
+            if self.publisher.over_budget() and not self._stopping:
+                self._stopping = True
+                logger.error("staging %s passed ARCHIVE_DISK_BUDGET while %s is failing: "
+                             "stopping the crawl", self.staging_dir, self.uri.uri)
+                engine = self.crawler.engine
+                if engine is not None:
+                    from twisted.internet import reactor  # noqa: PLC0415
+
+                    reactor.callFromThread(
+                        lambda: deferred_from_coro(
+                            engine.close_spider_async(reason="storage_error")))
+        return ok
+
+    def spider_closed(self) -> None:
+        """Wait for the publishes, retry what is pending, record the outcome."""
+        self._executor.shutdown(wait=True)
+        stats = self.crawler.stats
+        assert stats is not None
+        report = self.publisher.publish_pending()
+        stats.set_value("storage/pending", len(report.pending))
+        if report.lost:
+            stats.set_value("storage/lost", len(report.lost) + len(self.publisher.lost))
+        if report.pending:
+            logger.error("%d file(s) could not be published to %s and stay in %s; "
+                         "`newsarchive publish` or the next run publishes them",
+                         len(report.pending), self.uri.uri, self.staging_dir)
