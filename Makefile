@@ -21,11 +21,18 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	# pywb pulls in brotlipy, whose brotli/ package shadows Brotli's brotli module that
-	# Scrapy decodes br responses with; pywb and warcio only need brotli.decompress.
-	$(BIN)/python -m pip uninstall --quiet -y brotlipy
-	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps brotli
 	touch $(STAMP)
+
+# pywb (replay tests) lives in its own virtualenv: it pins redis==2.10.6 and brings
+# brotlipy, which clash with scrapy-redis/redis>=4 and with the brotli Scrapy needs.
+PYWB_VENV ?= .venv-pywb
+PYWB_STAMP := $(PYWB_VENV)/.installed-stamp
+
+$(PYWB_STAMP):
+	$(PYTHON) -m venv $(PYWB_VENV)
+	$(PYWB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PYWB_VENV)/bin/python -m pip install --quiet 'pywb~=2.10'
+	touch $(PYWB_STAMP)
 
 install: $(STAMP)
 
@@ -35,7 +42,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck $(PYWB_STAMP)
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
@@ -50,4 +57,4 @@ bench-warc: $(STAMP)
 bench: bench-extract bench-warc
 
 clean:
-	rm -rf $(VENV) demo-archive .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(PYWB_VENV) demo-archive .pytest_cache .ruff_cache .mypy_cache

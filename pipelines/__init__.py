@@ -1,9 +1,13 @@
-"""Item pipelines and writers of newsarchive."""
+"""Item pipelines and writers of newsarchive.
 
-from pipelines.dedup import CanonicalDedupPipeline
-from pipelines.extract import ExtractPipeline, extract_article
-from pipelines.filters import SinceFilterPipeline
-from pipelines.text import ArticleWriterPipeline
+The public names are imported lazily, so ``pipelines.storage`` or ``pipelines.warc`` can
+be used without loading trafilatura and Scrapy's item machinery.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 __all__ = [
     "ArticleWriterPipeline",
@@ -12,3 +16,18 @@ __all__ = [
     "SinceFilterPipeline",
     "extract_article",
 ]
+
+_WHERE = {
+    "ArticleWriterPipeline": "pipelines.text",
+    "CanonicalDedupPipeline": "pipelines.dedup",
+    "ExtractPipeline": "pipelines.extract",
+    "SinceFilterPipeline": "pipelines.filters",
+    "extract_article": "pipelines.extract",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    msg = f"module 'pipelines' has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -14,7 +14,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterable
@@ -149,6 +148,18 @@ class CdxjLine:
     raw: bytes
 
 
+def wayback_command() -> Path:
+    """pywb's ``wayback`` from its own virtualenv (``make test`` creates ``.venv-pywb``;
+    ``$NEWSARCHIVE_WAYBACK`` overrides)."""
+    configured = os.environ.get("NEWSARCHIVE_WAYBACK")
+    path = Path(configured) if configured else (
+        Path(__file__).resolve().parent.parent / ".venv-pywb" / "bin" / "wayback")
+    if not path.exists():
+        msg = f"pywb's wayback not found at {path}: run `make .venv-pywb/.installed-stamp`"
+        raise FileNotFoundError(msg)
+    return path
+
+
 def cdxj_for(warc: Path) -> Path:
     """The CDXJ sidecar of a WARC: ``cdxj/…`` beside ``warc/…`` in a published archive,
     else next to the file (as the writer leaves it)."""
@@ -223,10 +234,8 @@ class PywbServer:
         self.base_url = f"http://127.0.0.1:{self.port}"
         log = (root / "wayback.log").open("wb")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.warc.wayback", "-b", "127.0.0.1", "-p",
-             str(self.port), "-d", str(root)],
-            cwd=root, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
-            stdout=log, stderr=subprocess.STDOUT,
+            [str(wayback_command()), "-b", "127.0.0.1", "-p", str(self.port), "-d", str(root)],
+            cwd=root, stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
         deadline = time.monotonic() + self.timeout
