@@ -54,6 +54,8 @@ class Article:
     fetched_at: str | None = None
     status: int | None = None
     source: str | None = None
+    version: int = 1
+    previous: str | None = None
     warc_file: str | None = None
     warc_offset: int | None = None
     warc_length: int | None = None

@@ -63,6 +63,7 @@ EXTENSIONS = {
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.dedup.CanonicalDedupPipeline": 200,
+    "pipelines.incremental.IncrementalPipeline": 220,
     "pipelines.filters.SinceFilterPipeline": 250,
     "pipelines.text.ArticleWriterPipeline": 500,
 }
@@ -107,12 +108,18 @@ WARC_MAX_SIZE = 1_000_000_000
 WARC_MAX_AGE = 24 * 3600.0
 WARC_OPERATOR = None
 WARC_DESCRIPTION = None
-WARC_DEDUP_ENABLED = False
+WARC_DEDUP_ENABLED = True
 WARC_KEEP_CREDENTIALS = False
 
 # --- large responses: stop and keep the start, flagged (TRUNCATE_*) -------------------------
 TRUNCATE_ENABLED = True
 TRUNCATE_SIZE = 16 * 1024 * 1024
+
+# --- incremental state across runs (STATE_*) ----------------------------------------------
+STATE_ENABLED = True
+STATE_URL = None  # default: <state dir>/state.sqlite; or redis://host:6379/0
+STATE_FULL = False
+STATE_UPDATE_SCHEDULE = ["1h", "6h", "24h", "7d"]
 
 # --- newsarchive: article output (ARTICLES_*) ----------------------------------------------
 ARTICLES_ENABLED = True

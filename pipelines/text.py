@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, Self
 
 from scrapy.exceptions import DropItem, NotConfigured
 
+from crawler.incremental import IncrementalState
 from crawler.items import Article
+from crawler.state import ArticleState
 from pipelines.jsonl import RotatingJsonlWriter, publish_file
 from pipelines.output import ArchiveOutput
 from pipelines.paths import text_file_name
@@ -39,6 +41,9 @@ class ArticleWriterPipeline:
         self.text_files = text_files
         self.max_items = max_items
         self.writers: dict[str, RotatingJsonlWriter] = {}
+        self.state = IncrementalState.of(crawler)
+        # state of the articles in each site's open file, recorded once it is published
+        self.pending_states: dict[str, list[ArticleState]] = {}
         self.per_site: dict[str, int] = {}
         self.written = 0
         self.closing = False
@@ -61,6 +66,8 @@ class ArticleWriterPipeline:
                 return self.output.staged("articles", site, now, "x")[1].parent
 
             def published(path: Path) -> None:
+                if self.state is not None:
+                    self.state.commit(self.pending_states.pop(site, []))
                 self.output.publish(path.relative_to(self.output.staging_dir).as_posix())
                 assert self.crawler.stats is not None
                 self.crawler.stats.inc_value("articles/files")
@@ -89,6 +96,10 @@ class ArticleWriterPipeline:
         writer = self._writer(site)
         try:
             writer.write(item.to_dict())
+            if self.state is not None:
+                prior = self.state.known(item.canonical_url or item.url)
+                self.pending_states.setdefault(site, []).append(
+                    self.state.state_for(item, prior))
             if self.text_files:
                 self._write_text(site, item)
         except OSError as exc:

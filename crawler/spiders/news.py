@@ -27,6 +27,7 @@ from crawler.classify import is_article, page_evidence
 from crawler.config import ConfigError, SiteConfig, load_sites, site_from_urls
 from crawler.discovery import DiscoveryError, Entry, feed_links, parse_feed, parse_sitemap
 from crawler.handlers import FETCH_START_KEY
+from crawler.incremental import IncrementalState
 from crawler.items import FetchedPage
 from crawler.middlewares import WARC_REF_KEY
 from crawler.urls import in_domains, normalize_url
@@ -98,6 +99,7 @@ class NewsSpider(scrapy.Spider):
         self.robots_sitemaps = True
         self.feed_autodiscovery = True
         self.archive: WarcArchive | None = None
+        self.state: IncrementalState | None = None
 
     @staticmethod
     def _sites_from_args(url: str | None, urls_file: str | None, config: str | None,
@@ -135,6 +137,7 @@ class NewsSpider(scrapy.Spider):
         spider.robots_sitemaps = settings.getbool("NEWS_ROBOTS_SITEMAPS")
         spider.feed_autodiscovery = settings.getbool("NEWS_FEED_AUTODISCOVERY")
         spider.archive = WarcArchive.of(crawler)
+        spider.state = IncrementalState.of(crawler)
         # Per-site delay and concurrency become Scrapy download slots (one per domain).
         slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
         for site in spider.sites.values():
@@ -166,8 +169,15 @@ class NewsSpider(scrapy.Spider):
     def _request(self, url: str, site: SiteConfig, source: str, callback: Any,
                  **meta: Any) -> scrapy.Request:
         meta = {"news_site": site.name, "news_source": source, **meta}
-        return scrapy.Request(normalize_url(url, self.tracking), callback=callback,
-                              errback=self.on_error, meta=meta)
+        url = normalize_url(url, self.tracking)
+        headers: dict[str, str] = {}
+        if callback in (self.parse_feed, self.parse_sitemap):
+            # conditional: a 304 comes to the callback (and is archived as a revisit)
+            meta["handle_httpstatus_list"] = [304]
+            if self.state is not None:
+                headers = self.state.conditional_headers(url)
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta,
+                              headers=headers or None)
 
     async def start(self) -> AsyncIterator[Any]:
         for site in self.sites.values():
@@ -204,8 +214,19 @@ class NewsSpider(scrapy.Spider):
             yield self._request(url, site, "sitemap", self.parse_sitemap, depth_reset=True)
 
     def _entries_to_requests(self, entries: list[Entry], site: SiteConfig, source: str,
-                             callback: Any) -> Iterable[scrapy.Request]:
+                             callback: Any, response: Response | None = None,
+                             ) -> Iterable[scrapy.Request]:
         since = site.since_dt
+        new = 0
+        for request in self._entry_requests(entries, site, source, callback, since):
+            if not request.meta.get("news_is_sitemap"):
+                new += 1
+            yield request
+        if self.state is not None and response is not None:
+            self.state.source_fetched(response, site.name, new)
+
+    def _entry_requests(self, entries: list[Entry], site: SiteConfig, source: str,
+                        callback: Any, since: datetime | None) -> Iterable[scrapy.Request]:
         for entry in entries:
             if since and entry.date and entry.date < since:
                 self._count("news/skipped_before_since")
@@ -215,14 +236,26 @@ class NewsSpider(scrapy.Spider):
                 continue
             if entry.is_sitemap:
                 yield self._request(entry.url, site, "sitemap", self.parse_sitemap,
-                                    depth_reset=True)
+                                    depth_reset=True, news_is_sitemap=True)
+            elif self.state is not None and not self.state.should_fetch(entry.url):
+                continue
             else:
                 listed = entry.date.isoformat() if entry.date else None
                 yield self._request(entry.url, site, source, callback, depth_reset=True,
                                     news_listed_date=listed)
 
+    def _not_modified(self, response: Response, site: SiteConfig) -> bool:
+        if response.status != 304:
+            return False
+        self._count("news/not_modified")
+        if self.state is not None:
+            self.state.source_fetched(response, site.name, 0)
+        return True
+
     def parse_feed(self, response: Response) -> Iterable[scrapy.Request]:
         site = self._site(response)
+        if self._not_modified(response, site):
+            return
         try:
             entries = parse_feed(response.body, response.url)
         except DiscoveryError as exc:
@@ -230,10 +263,12 @@ class NewsSpider(scrapy.Spider):
             self.logger.error("bad feed: %s", exc)
             return
         self._count("news/feeds")
-        yield from self._entries_to_requests(entries, site, "feed", self.parse_page)
+        yield from self._entries_to_requests(entries, site, "feed", self.parse_page, response)
 
     def parse_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
         site = self._site(response)
+        if self._not_modified(response, site):
+            return
         try:
             entries = parse_sitemap(response.body, response.url,
                                     max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
@@ -242,7 +277,8 @@ class NewsSpider(scrapy.Spider):
             self.logger.error("bad sitemap: %s", exc)
             return
         self._count("news/sitemaps")
-        yield from self._entries_to_requests(entries, site, "sitemap", self.parse_page)
+        yield from self._entries_to_requests(entries, site, "sitemap", self.parse_page,
+                                             response)
 
     def parse_page(self, response: Response) -> Iterable[Any]:
         site = self._site(response)
@@ -271,7 +307,8 @@ class NewsSpider(scrapy.Spider):
         if (not article or site.follow_article_links or self.follow_article_links) and \
                 depth < self.depth_for(site):
             for link in self._link_extractors[site.name].extract_links(response):
-                if in_domains(link.url, site.allowed_domains):
+                if in_domains(link.url, site.allowed_domains) and (
+                        self.state is None or self.state.should_fetch(link.url)):
                     yield self._request(link.url, site, "link", self.parse_page)
 
     def _emit(self, response: TextResponse, site: SiteConfig, source: str) -> Iterable[Any]:
