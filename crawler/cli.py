@@ -11,16 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from crawler import __version__, exitcodes
-from crawler.config import ConfigError, SiteConfig, load_sites, site_from_urls
+from crawler.config import ConfigError, SiteConfig, load_config, site_from_urls
 
 __all__ = ["build_parser", "main"]
 
 DESCRIPTION = """\
 Archive news sites: discover articles from start pages, RSS/Atom feeds and sitemaps,
-extract clean text and metadata, write gzipped JSON Lines.
+archive every response as WARC, extract clean text and metadata as JSON Lines, to a
+directory or an S3 bucket.
 
 exit status: 0 success; 1 the run failed (nothing fetched, crawl error);
-2 bad command line or config; 3 the output could not be written.
+2 bad command line or config; 3 storage error (output unreachable, files pending);
+4 some sites failed; 5 another run holds the lock; 6 success with warnings
+(health thresholds of the config crossed).
 """
 
 
@@ -67,6 +70,9 @@ def _add_run_options(p: argparse.ArgumentParser, default_output: str) -> None:
     limits.add_argument("--since", type=_since, metavar="AGE|DATE",
                         help="only articles published since, e.g. 2d, 12h, 2026-11-01 "
                              "(default: no limit)")
+    limits.add_argument("--full", action="store_true",
+                        help="ignore what earlier runs archived: fetch everything again "
+                             "(the state is still updated)")
     limits.add_argument("--depth", type=_positive_int, metavar="N",
                         help="links to follow from start pages (default: 2; feeds and "
                              "sitemaps are always read)")
@@ -160,6 +166,8 @@ def _settings_for(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.depth is not None:
         overrides["NEWS_DEPTH"] = args.depth
+    if args.full:
+        overrides["STATE_FULL"] = True
     if args.max_articles:
         overrides["ARTICLES_MAX_ITEMS"] = args.max_articles
     if args.log_file:
@@ -187,7 +195,9 @@ def _check_output(settings: Any) -> int:
 
 
 def _run(sites: list[SiteConfig], args: argparse.Namespace) -> int:
-    from crawler.run import project_settings, run_crawl, summary  # noqa: PLC0415
+    from crawler.lock import LockHeld, RunLock  # noqa: PLC0415
+    from crawler.run import project_settings, run_crawl  # noqa: PLC0415
+    from pipelines.output import store_for  # noqa: PLC0415
 
     overrides = _settings_for(args)
     overrides.setdefault("ARCHIVE_CRAWL_NAME", args.crawl_name or (
@@ -196,13 +206,40 @@ def _run(sites: list[SiteConfig], args: argparse.Namespace) -> int:
     status = _check_output(settings)
     if status != exitcodes.OK:
         return status
-    result = run_crawl(sites, settings)
+    _uri, _store, state_dir = store_for(settings)
+    try:
+        with RunLock(state_dir / "run.lock"):
+            result = run_crawl(sites, settings)
+            return _finish(result, sites, settings, args)
+    except LockHeld as exc:
+        print(f"newsarchive: {exc}", file=sys.stderr)
+        return exitcodes.LOCKED
+
+
+def _finish(result: Any, sites: list[SiteConfig], settings: Any,
+            args: argparse.Namespace) -> int:
+    """Report, health, exit status of a finished run."""
+    from crawler.report import HealthConfig, judge  # noqa: PLC0415
+    from crawler.run import collect_report, publish_report, summary  # noqa: PLC0415
+
+    health = getattr(args, "health", None) or HealthConfig()
+    report = collect_report(result.stats, [s.name for s in sites], health, settings)
+    code = judge(report, result.stats)
+    report["exit_code"] = code
+    report["exit_status"] = exitcodes.describe(code)
+    location = publish_report(report, settings)
+    if location is None:
+        code = exitcodes.STORAGE_ERROR
     if not args.quiet:
-        print(summary(result, Path(args.output)))
-    if result.exit_code != exitcodes.OK:
-        print(f"newsarchive: run ended with status {result.exit_code} "
-              f"({result.stats.get('finish_reason', 'unknown')})", file=sys.stderr)
-    return result.exit_code
+        print(summary(result, Path(args.output)), file=sys.stderr)
+        for problem in report["problems"]:
+            print(f"problem: {problem}", file=sys.stderr)
+        if location:
+            print(f"report: {location}", file=sys.stderr)
+    if code != exitcodes.OK:
+        print(f"newsarchive: run ended with status {code} ({exitcodes.describe(code)}; "
+              f"{result.stats.get('finish_reason', 'unknown')})", file=sys.stderr)
+    return code
 
 
 def _crawl(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -217,7 +254,7 @@ def _crawl(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("crawl: nothing to crawl: give URLs, --urls-file or --config")
     try:
         if args.config:
-            sites = load_sites(args.config, args.site)
+            sites, args.health = load_config(args.config, args.site)
             overrides: dict[str, Any] = {}
             if args.since:
                 from crawler.since import parse_since  # noqa: PLC0415

@@ -11,13 +11,16 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crawler.since import parse_since
 from crawler.urls import host_of
 
-__all__ = ["ConfigError", "SiteConfig", "load_sites", "site_from_urls"]
+if TYPE_CHECKING:
+    from crawler.report import HealthConfig
+
+__all__ = ["ConfigError", "SiteConfig", "load_config", "load_sites", "site_from_urls"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -156,6 +159,52 @@ def _with_default_domains(site: SiteConfig) -> SiteConfig:
 def load_sites(path: str | Path, only: list[str] | None = None,
                now: datetime | None = None) -> list[SiteConfig]:
     """Read and validate a ``sites.toml`` file; ``only`` selects sites by name."""
+    return load_config(path, only, now)[0]
+
+
+_HEALTH_INTS = ("min_articles", "max_blocked", "max_missing_date", "max_empty_text")
+
+
+def _health(path: Path, raw: Any) -> HealthConfig:
+    from crawler.report import HealthConfig  # noqa: PLC0415
+    from crawler.state.schedule import parse_schedule  # noqa: PLC0415
+
+    where = f"{path}: [health]"
+    if raw is None:
+        return HealthConfig()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    known = {*_HEALTH_INTS, "max_error_rate", "source_silence"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(unknown))} "
+                          f"(known fields: {', '.join(sorted(known))})")
+    values: dict[str, Any] = {}
+    for key in _HEALTH_INTS:
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{where}: field {key!r}: expected an integer >= 0, "
+                                  f"got {value!r}")
+            values[key] = value
+    if "max_error_rate" in raw:
+        value = raw["max_error_rate"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or \
+                not 0 <= value <= 1:
+            raise ConfigError(f"{where}: field 'max_error_rate': expected a share between "
+                              f"0 and 1, got {value!r}")
+        values["max_error_rate"] = float(value)
+    if "source_silence" in raw:
+        try:
+            (values["source_silence"],) = parse_schedule([str(raw["source_silence"])])
+        except ValueError as exc:
+            raise ConfigError(f"{where}: field 'source_silence': {exc}") from None
+    return HealthConfig(**values)
+
+
+def load_config(path: str | Path, only: list[str] | None = None,
+                now: datetime | None = None) -> tuple[list[SiteConfig], HealthConfig]:
+    """Sites and health thresholds of a ``sites.toml`` file."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -165,10 +214,11 @@ def load_sites(path: str | Path, only: list[str] | None = None,
         raise ConfigError(f"{path}: can't read the config file: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    unknown = set(data) - {"defaults", "sites"}
+    unknown = set(data) - {"defaults", "sites", "health"}
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))} "
-                          "(expected [defaults] and [[sites]])")
+                          "(expected [defaults], [health] and [[sites]])")
+    health = _health(path, data.get("health"))
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         raise ConfigError(f"{path}: [defaults] must be a table")
@@ -194,7 +244,7 @@ def load_sites(path: str | Path, only: list[str] | None = None,
             raise ConfigError(f"{path}: no site named {', '.join(map(repr, missing))} "
                               f"(sites: {', '.join(sorted(seen))})")
         sites = [s for s in sites if s.name in only]
-    return sites
+    return sites, health
 
 
 def site_from_urls(urls: list[str], *, depth: int | None = None, since: str | None = None,

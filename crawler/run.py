@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,17 @@ from scrapy.utils.project import get_project_settings
 from crawler import exitcodes
 from crawler.config import SiteConfig
 
-__all__ = ["RunResult", "exit_code_for", "project_settings", "run_crawl", "summary"]
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "RunResult",
+    "collect_report",
+    "exit_code_for",
+    "project_settings",
+    "publish_report",
+    "run_crawl",
+    "summary",
+]
 
 
 def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
@@ -89,3 +100,50 @@ def summary(result: RunResult, output: Path) -> str:
         f"in {s.get('elapsed_time_seconds', 0):.1f} s",
     ]
     return "\n".join(lines)
+
+
+def collect_report(stats: dict[str, Any], site_names: list[str], health: Any,
+                   settings: Settings) -> dict[str, Any]:
+    """The run's JSON report (without its exit status)."""
+    from crawler.report import build_report  # noqa: PLC0415
+    from crawler.state import open_state  # noqa: PLC0415
+    from pipelines.output import store_for  # noqa: PLC0415
+
+    uri, _store, state_dir = store_for(settings)
+    sources = []
+    if settings.getbool("STATE_ENABLED"):
+        state = open_state(settings.get("STATE_URL") or str(state_dir / "state.sqlite"))
+        try:
+            sources = [s for s in state.sources() if s.site in site_names]
+        finally:
+            state.close()
+    crawl = str(settings.get("ARCHIVE_CRAWL_NAME") or "crawl")
+    return build_report(stats, site_names, health, sources, crawl, uri.uri)
+
+
+def publish_report(report: dict[str, Any], settings: Settings) -> str | None:
+    """Publish the report as ``reports/<crawl>/<YYYY>/<MM>/<DD>/report-….json``; where it
+    went, or None if it stays pending (the run then ends with a storage error)."""
+    import json  # noqa: PLC0415
+    import secrets  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from pipelines.output import store_for  # noqa: PLC0415
+    from pipelines.storage import Publisher, StorageError, relative_key  # noqa: PLC0415
+
+    _uri, store, state_dir = store_for(settings)
+    now = datetime.now(UTC)
+    name = f"report-{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}.json"
+    try:
+        publisher = Publisher(store, state_dir / "staging", cooldown=0)
+        key = relative_key("reports", str(report.get("crawl") or "crawl"), now, name)
+        path = publisher.staging_path(key)
+        tmp = path.with_name(path.name + ".open")
+        tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
+                       encoding="utf-8")
+        tmp.replace(path)
+        if publisher.publish(key, content_type="application/json"):
+            return store.location(key)
+    except (StorageError, OSError) as exc:
+        logger.error("can't write the run report: %s", exc)
+    return None

@@ -59,6 +59,7 @@ SPIDER_MIDDLEWARES: dict[str, int | None] = {}
 EXTENSIONS = {
     "crawler.progress.Progress": 500,
     "crawler.truncate.TruncateLargeResponses": 500,
+    "crawler.report.RunReport": 500,
 }
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
@@ -127,6 +128,9 @@ ARTICLES_MAX_SIZE = 64 * 1024 * 1024
 ARTICLES_TEXT_FILES = False
 ARTICLES_MAX_ITEMS = 0
 ARTICLES_SINCE = None
+
+# --- run report (REPORT_*) -------------------------------------------------------------------
+REPORT_ENABLED = True
 
 # --- progress on a terminal (PROGRESS_*) --------------------------------------------------
 PROGRESS_ENABLED = True

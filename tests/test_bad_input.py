@@ -39,7 +39,7 @@ def test_each_problem_is_named_in_the_log(broken_crawl: dict[str, Any]) -> None:
 
 
 def test_summary_counts_the_problems(broken_crawl: dict[str, Any]) -> None:
-    stdout = broken_crawl["result"].stdout
+    stdout = broken_crawl["result"].stderr
     assert "4xx: 1" in stdout
     assert "feed errors: 1" in stdout
     assert "sitemap errors: 1" in stdout

@@ -41,7 +41,7 @@ def test_full_crawl_archives_every_article_exactly_once(
 
 def test_summary_names_counts_and_location(full_crawl: dict[str, Any],
                                            manifest: dict[str, Any]) -> None:
-    stdout = full_crawl["result"].stdout
+    stdout = full_crawl["result"].stderr
     assert f"articles: {len(manifest['articles'])}" in stdout
     assert "pages fetched:" in stdout
     assert str(full_crawl["out"].resolve()) in stdout
@@ -148,7 +148,7 @@ def test_depth_zero_fetches_only_the_start_page(sample_site: Any, tmp_path: Path
                      "-s", "NEWS_ROBOTS_SITEMAPS=False", "-s", "NEWS_FEED_AUTODISCOVERY=False")
     assert result.returncode == 0, result.stderr
     assert read_articles(tmp_path) == []
-    assert "articles: 0" in result.stdout
+    assert "articles: 0" in result.stderr
 
 
 def test_since_filters_sitemap_entries_before_fetching(sample_site: Any,
@@ -237,7 +237,7 @@ def test_unreachable_site_exits_non_zero(tmp_path: Path) -> None:
     result = run_cli("crawl", f"http://127.0.0.1:{port}/", "-o", str(tmp_path),
                      "-s", "RETRY_TIMES=0")
     assert result.returncode == 1
-    assert "articles: 0" in result.stdout
+    assert "articles: 0" in result.stderr
 
 
 def test_unwritable_output_is_a_storage_error(sample_site: Any, tmp_path: Path) -> None:

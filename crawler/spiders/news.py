@@ -30,6 +30,7 @@ from crawler.handlers import FETCH_START_KEY
 from crawler.incremental import IncrementalState
 from crawler.items import FetchedPage
 from crawler.middlewares import WARC_REF_KEY
+from crawler.report import RunReport
 from crawler.urls import in_domains, normalize_url
 from pipelines.warc_archive import WarcArchive
 
@@ -336,11 +337,14 @@ class NewsSpider(scrapy.Spider):
             self._count(f"news/http_errors/{status // 100}xx")
             self.logger.info("HTTP %s on %s", status, request.url)
             return
+        site = request.meta.get("news_site")
         if failure.check(IgnoreRequest):
             # robots.txt disallowed it (RobotsTxtMiddleware counts robotstxt/forbidden too)
             self._count("news/robots_disallowed")
+            RunReport.of(self.crawler).inc(site, "robots_disallowed")
             self.logger.info("not fetched: %s: %s", request.url, failure.getErrorMessage())
             return
         name = re.sub(r"[^A-Za-z0-9_]", "", type(failure.value).__name__)[:40]
         self._count(f"news/fetch_errors/{name}")
+        RunReport.of(self.crawler).inc(site, "fetch_errors")
         self.logger.warning("can't fetch %s: %s", request.url, failure.getErrorMessage())
