@@ -95,14 +95,17 @@ class ArticleWriterPipeline:
             raise DropItem("article budget (--max-articles) reached", log_level="DEBUG")
         writer = self._writer(site)
         try:
-            writer.write(item.to_dict())
             if self.state is not None:
+                # before write(): a rotation inside it publishes this article's file
                 prior = self.state.known(item.canonical_url or item.url)
                 self.pending_states.setdefault(site, []).append(
                     self.state.state_for(item, prior))
+            writer.write(item.to_dict())
             if self.text_files:
                 self._write_text(site, item)
         except OSError as exc:
+            if self.pending_states.get(site):
+                self.pending_states[site].pop()  # not written: not archived
             stats.set_value("articles/storage_error", str(exc))
             logger.error("can't write article output in %s: %s", self.output.staging_dir, exc)
             self._close_spider("storage_error")
