@@ -5,13 +5,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUTPUT ?= demo-archive
 
-.PHONY: help install test lint typecheck demo bench bench-extract bench-warc clean
+.PHONY: help install test lint typecheck demo bench bench-extract bench-warc bench-storage clean
 
 help:
 	@echo "make test           lint, then the whole test suite (creates $(VENV) if missing)"
 	@echo "make demo           crawl the bundled sample news site into ./$(OUTPUT)"
 	@echo "make bench-extract  extraction quality and speed vs plain trafilatura"
 	@echo "make bench-warc     WARC writer speed vs plain warcio"
+	@echo "make bench-storage  upload MB/s to a local S3 server vs plain boto3"
 	@echo "make bench          all benchmarks"
 
 $(BIN)/python:
@@ -54,7 +55,10 @@ bench-extract: $(STAMP)
 bench-warc: $(STAMP)
 	$(BIN)/python -m bench.warc
 
-bench: bench-extract bench-warc
+bench-storage: $(STAMP)
+	$(BIN)/python -m bench.storage
+
+bench: bench-extract bench-warc bench-storage
 
 clean:
 	rm -rf $(VENV) $(PYWB_VENV) demo-archive .pytest_cache .ruff_cache .mypy_cache

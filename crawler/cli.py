@@ -230,12 +230,13 @@ def _finish(result: Any, sites: list[SiteConfig], settings: Any,
     location = publish_report(report, settings)
     if location is None:
         code = exitcodes.STORAGE_ERROR
+        result.stats["storage/pending"] = result.stats.get("storage/pending", 0) + 1
     if not args.quiet:
         print(summary(result, Path(args.output)), file=sys.stderr)
         for problem in report["problems"]:
             print(f"problem: {problem}", file=sys.stderr)
-        if location:
-            print(f"report: {location}", file=sys.stderr)
+        print(f"report: {location or 'pending in the staging directory (not published)'}",
+              file=sys.stderr)
     if code != exitcodes.OK:
         print(f"newsarchive: run ended with status {code} ({exitcodes.describe(code)}; "
               f"{result.stats.get('finish_reason', 'unknown')})", file=sys.stderr)

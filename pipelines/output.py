@@ -16,7 +16,7 @@ import os
 import re
 import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -152,10 +152,28 @@ class ArchiveOutput:
         assert stats is not None
         stats.set_value("storage/uri", self.uri.uri)
         self.recover_staged()
+        self._abort_stale_uploads()
         report = self.publisher.publish_pending()
         stats.inc_value("storage/published_from_earlier_runs", len(report.published))
         if report.lost:
             stats.set_value("storage/lost", len(report.lost))
+
+    def _abort_stale_uploads(self) -> None:
+        """Abort multipart uploads under the prefix that a crash left behind (older than
+        ``ARCHIVE_ABORT_UPLOADS_AFTER``: live uploads of other workers are younger)."""
+        age = self.crawler.settings.getfloat("ARCHIVE_ABORT_UPLOADS_AFTER")
+        if age <= 0:
+            return
+        try:
+            aborted = self.store.abort_stale_multipart_uploads(timedelta(seconds=age))
+        except Exception as exc:  # botocore errors too: this clean-up must never stop a run
+            logger.warning("can't list incomplete uploads of %s: %s", self.uri.uri, exc)
+            return
+        if aborted:
+            assert self.crawler.stats is not None
+            self.crawler.stats.set_value("storage/aborted_uploads", aborted)
+            logger.warning("aborted %d incomplete upload(s) left under %s", aborted,
+                           self.uri.uri)
 
     def recover_staged(self) -> None:
         """Journal closed files a crash left staged but not yet handed to the publisher."""
@@ -214,8 +232,8 @@ class ArchiveOutput:
         assert stats is not None
         report = self.publisher.publish_pending()
         stats.set_value("storage/pending", len(report.pending))
-        if report.lost:
-            stats.set_value("storage/lost", len(report.lost) + len(self.publisher.lost))
+        if self.publisher.lost:
+            stats.set_value("storage/lost", len(self.publisher.lost))
         if report.pending:
             logger.error("%d file(s) could not be published to %s and stay in %s; "
                          "`newsarchive publish` or the next run publishes them",
