@@ -60,6 +60,7 @@ EXTENSIONS = {
     "crawler.progress.Progress": 500,
     "crawler.truncate.TruncateLargeResponses": 500,
     "crawler.report.RunReport": 500,
+    "crawler.lag.ReactorLag": 500,
 }
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
@@ -85,6 +86,8 @@ TRAFILATURA_FAVOR_PRECISION = False
 TRAFILATURA_INCLUDE_TABLES = True
 TRAFILATURA_TARGET_LANGUAGE = None
 TRAFILATURA_MIN_WORDS = 40
+TRAFILATURA_PROCESSES = -1  # extraction worker processes; -1: one per core beyond the first
+TRAFILATURA_MAX_PENDING = 0  # pages in or waiting for the pool; 0: twice the processes
 
 # --- newsarchive: where everything goes (ARCHIVE_*) ---------------------------------------
 ARCHIVE_STORE = "archive"
@@ -129,6 +132,10 @@ ARTICLES_MAX_SIZE = 64 * 1024 * 1024
 ARTICLES_TEXT_FILES = False
 ARTICLES_MAX_ITEMS = 0
 ARTICLES_SINCE = None
+
+# --- event-loop lag measurement (LAG_*) ----------------------------------------------------
+LAG_ENABLED = True
+LAG_INTERVAL = 0.1
 
 # --- run report (REPORT_*) -------------------------------------------------------------------
 REPORT_ENABLED = True

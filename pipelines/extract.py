@@ -23,6 +23,7 @@ from crawler.items import Article, FetchedPage, Image
 from crawler.urls import DEFAULT_TRACKING_PARAMS, normalize_url
 from pipelines.cleaning import clean_text
 from pipelines.metadata import normalize_authors, page_metadata, valid_date
+from pipelines.pool import ExtractionPool, default_processes
 from pipelines.warc_archive import WarcArchive
 
 if TYPE_CHECKING:
@@ -118,35 +119,50 @@ def extract_article(html: str | bytes, url: str, *, options: ExtractionOptions |
 class ExtractPipeline:
     """Turns each ``FetchedPage`` into an ``Article`` (in a thread, off the reactor)."""
 
-    def __init__(self, crawler: Crawler, options: ExtractionOptions, min_words: int) -> None:
+    def __init__(self, crawler: Crawler, options: ExtractionOptions, min_words: int,
+                 pool: ExtractionPool | None = None) -> None:
         self.crawler = crawler
         self.options = options
         self.min_words = min_words
         self.archive = WarcArchive.of(crawler)
+        self.pool = pool or ExtractionPool(options, None, {}, 0, 4)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
         if not settings.getbool("TRAFILATURA_ENABLED"):
             raise NotConfigured
-        options = ExtractionOptions.build(
-            settings.get("TRAFILATURA_CONFIG_FILE") or None,
-            fast=settings.getbool("TRAFILATURA_FAST"),
-            favor_precision=settings.getbool("TRAFILATURA_FAVOR_PRECISION"),
-            include_tables=settings.getbool("TRAFILATURA_INCLUDE_TABLES"),
-            target_language=settings.get("TRAFILATURA_TARGET_LANGUAGE") or None,
-        )
-        return cls(crawler, options, settings.getint("TRAFILATURA_MIN_WORDS"))
+        config_file = settings.get("TRAFILATURA_CONFIG_FILE") or None
+        switches = {
+            "fast": settings.getbool("TRAFILATURA_FAST"),
+            "favor_precision": settings.getbool("TRAFILATURA_FAVOR_PRECISION"),
+            "include_tables": settings.getbool("TRAFILATURA_INCLUDE_TABLES"),
+            "target_language": settings.get("TRAFILATURA_TARGET_LANGUAGE") or None,
+        }
+        options = ExtractionOptions.build(config_file, **switches)
+        processes = settings.getint("TRAFILATURA_PROCESSES", -1)
+        if processes < 0:
+            processes = default_processes()
+        pending = settings.getint("TRAFILATURA_MAX_PENDING") or 2 * max(processes, 1)
+        pool = ExtractionPool(options, config_file, switches, processes, pending)
+        assert crawler.stats is not None
+        crawler.stats.set_value("extract/processes", processes)
+        return cls(crawler, options, settings.getint("TRAFILATURA_MIN_WORDS"), pool)
+
+    async def open_spider(self) -> None:
+        await run_in_thread(self.pool.warm_up)
+
+    def close_spider(self) -> None:
+        self.pool.close()
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
             return item
         stats = self.crawler.stats
         assert stats is not None
-        article = await run_in_thread(
-            extract_article, item.html, item.url, options=self.options,
-            fetched_at=item.fetched_at, status=item.status, site=item.site,
-            source=item.source)
+        article = await self.pool.extract(
+            item.html, item.url, fetched_at=item.fetched_at, status=item.status,
+            site=item.site, source=item.source)
         if article.word_count < self.min_words:
             if self.archive is not None:
                 self.archive.release(item.warc_ref)
