@@ -5,14 +5,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUTPUT ?= demo-archive
 
-.PHONY: help install test lint typecheck demo bench bench-extract bench-warc bench-storage clean
+.PHONY: help install test lint typecheck demo bench bench-extract bench-metadata bench-warc bench-storage bench-crawl clean
 
 help:
 	@echo "make test           lint, then the whole test suite (creates $(VENV) if missing)"
 	@echo "make demo           crawl the bundled sample news site into ./$(OUTPUT)"
 	@echo "make bench-extract  extraction quality and speed vs plain trafilatura"
+	@echo "make bench-metadata metadata accuracy per field vs plain trafilatura"
 	@echo "make bench-warc     WARC writer speed vs plain warcio"
 	@echo "make bench-storage  upload MB/s to a local S3 server vs plain boto3"
+	@echo "make bench-crawl    crawl throughput, CPU and memory vs ceilings and baselines"
 	@echo "make bench          all benchmarks"
 
 $(BIN)/python:
@@ -55,10 +57,16 @@ bench-extract: $(STAMP)
 bench-warc: $(STAMP)
 	$(BIN)/python -m bench.warc
 
+bench-metadata: $(STAMP)
+	$(BIN)/python -m bench.metadata
+
+bench-crawl: $(STAMP)
+	$(BIN)/python -m bench.crawl
+
 bench-storage: $(STAMP)
 	$(BIN)/python -m bench.storage
 
-bench: bench-extract bench-warc bench-storage
+bench: bench-extract bench-metadata bench-warc bench-storage bench-crawl
 
 clean:
 	rm -rf $(VENV) $(PYWB_VENV) demo-archive .pytest_cache .ruff_cache .mypy_cache

@@ -151,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     wacz.add_argument("--crawl", metavar="NAME", help="only the WARCs of this crawl")
     wacz.add_argument("--site", metavar="NAME", help="only this site's articles as pages")
     wacz.add_argument("--title", help="the WACZ title (default: from the crawl)")
+
+    # -- reader commands (ls, articles, show, replay, catalog): crawler/readcmds.py --
+    from crawler.readcmds import add_reader_commands  # noqa: PLC0415
+
+    add_reader_commands(sub)
+    # -- end of reader commands --
     return parser
 
 
@@ -385,6 +391,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args)
     if args.command == "publish":
         return _publish(args)
+    # -- reader commands: crawler/readcmds.py --
+    from crawler.readcmds import READER_COMMANDS, run_reader_command  # noqa: PLC0415
+
+    if args.command in READER_COMMANDS:
+        return run_reader_command(args)
+    # -- end of reader commands --
     return _extract(args)
 
 

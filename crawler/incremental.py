@@ -126,7 +126,8 @@ class IncrementalState:
         first = parse_timestamp(prior.first_capture) if prior else None
         base = published or first or now
         checks = (prior.checks + 1) if prior else 0
-        upcoming = next_check(base, self.schedule, now)
+        # the next check after this capture (its fetch time, not the time it is recorded)
+        upcoming = next_check(base, self.schedule, parse_timestamp(article.fetched_at) or now)
         key = self.key(article.canonical_url or article.url)
         aliases = {self.key(article.url), key, *(prior.aliases if prior else ())}
         return ArticleState(

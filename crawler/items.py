@@ -60,6 +60,8 @@ class Article:
     warc_offset: int | None = None
     warc_length: int | None = None
     warc_record_id: str | None = None
+    language_detected: str | None = None  # from the text (py3langid); ``language`` is declared
+    author_organisations: list[str] = field(default_factory=list)  # JSON-LD Organization authors
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict  # noqa: PLC0415

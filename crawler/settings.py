@@ -106,6 +106,9 @@ ARCHIVE_S3_MULTIPART_THRESHOLD = 64 * 1024**2
 ARCHIVE_S3_MULTIPART_CHUNKSIZE = 16 * 1024**2
 ARCHIVE_S3_UPLOAD_ATTEMPTS = 4
 
+# --- run manifests for readers (CATALOG_*) --------------------------------------------------
+CATALOG_ENABLED = True
+
 # --- newsarchive: WARC capture (WARC_*) ------------------------------------------------------
 WARC_ENABLED = True
 WARC_PREFIX = "newsarchive"

@@ -19,6 +19,15 @@ general (no site-specific patterns) and explainable in one line:
   after such a heading;
 * ``footer``: copyright, all-rights-reserved, reprint and "originally published" lines among the
   last lines;
+* ``standfirst``: the page's description (standfirst, dek) printed twice among the first lines:
+  the first copy goes. A single copy stays: many sites use the lead paragraph as description;
+* ``promo``: inline promotions ("Also on example.com …", "Also: …", "Follow our full coverage
+  at https://…", "Download the … app") and leftover WordPress shortcodes ("[button …]…[/button]");
+* ``widget``: messages of page widgets ("An error has occurred, please try again later.",
+  "This article has been sent to");
+* ``contact``: among the last lines, a reporter's e-mail or social-profile line ("Write to
+  … at jane@example.com", a bare "twitter.com/jane");
+* ``permalink``: a line that is only the page's own URL;
 * ``duplicate``: a later exact repeat of a short line already kept.
 
 The rules only remove whole lines and never reorder; a line longer than ``LONG_LINE`` characters is
@@ -28,11 +37,13 @@ exact duplicates, ``Image caption``/``Image copyright`` labels).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
+from typing import Any
 
-__all__ = ["LONG_LINE", "RULES", "clean_lines", "clean_text"]
+__all__ = ["DOM_RULES", "LONG_LINE", "RULES", "clean_lines", "clean_text", "prune_tree"]
 
 LONG_LINE = 200
 HEAD_LINES = 6  # byline, dateline and title repeats are looked for in the first lines
@@ -41,8 +52,9 @@ MAX_LIST_AFTER_HEADING = 12
 DUPLICATE_WINDOW = 1  # a repeat counts as a duplicate of the line just before it
 
 RULES = (
-    "title", "byline", "credit", "caption", "comments", "share", "newsletter", "ad",
-    "related", "footer", "staff_credit", "duplicate",
+    "title", "standfirst", "byline", "credit", "caption", "comments", "share", "newsletter",
+    "ad", "related", "promo", "widget", "footer", "staff_credit", "contact", "permalink",
+    "duplicate",
 )
 
 _I = re.IGNORECASE
@@ -141,6 +153,32 @@ _RELATED_LABEL = (
 _RELATED_INLINE = re.compile(rf"^{_RELATED_LABEL}\s*(?::|\||»|>>|–|—|-)\s*\S", _I)
 _RELATED_HEADING = re.compile(rf"^{_RELATED_LABEL}(?:\s+[\w'’&.-]+){{0,4}}[\s:»>…]*$", _I)
 _LIST_ITEM = re.compile(r"^(?:[-–—•*·▪►]|\d{1,2}[.)])\s+")
+
+# --- promo / widget / contact -----------------------------------------------------------
+_PROMO = re.compile(
+    r"^also (?:on|at|in)\s+[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b"  # "Also on example.com …"
+    r"|^also\s*:\s*\S"
+    r"|\b(?:full|complete|more|latest|live) coverage\b.{0,150}(?:https?://|www\.)"
+    r"|^(?:click|tap) here to (?:get|download|install) (?:the |our )?.{0,40}\bapps?\b"
+    r"|^(?:download|get|install) (?:the|our) .{0,40}\bapps?\b.{0,60}$",
+    _I,
+)
+_SHORTCODE = re.compile(
+    r"^\[[a-z_][\w-]*(?:\s[^\]]*)?\](?:.*\[/[a-z_][\w-]*\])?$|^\[/[a-z_][\w-]*\]$"
+)
+_WIDGET = re.compile(
+    r"^(?:an error (?:has )?occurred|something went wrong|oops\b|please try again\b|"
+    r"(?:this|the|your) (?:article|story|page|link|e-?mail|message) (?:has been|was) "
+    r"(?:sent|shared)\b)",
+    _I,
+)
+_CONTACT = re.compile(
+    r"^(?:write to|e-?mail|contact|reach)\b.{0,150}(?:\b[\w.+-]+@[\w-]+\.\w|@\w|"
+    r"twitter\.com/)"
+    r"|^(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:https?://)?(?:www\.)?"
+    r"(?:twitter|x|facebook|instagram|linkedin)\.com/[\w./-]+)$",
+    _I,
+)
 
 # --- footer ---------------------------------------------------------------------------------
 _FOOTER = re.compile(
@@ -256,6 +294,20 @@ def is_staff_credit(line: str) -> bool:
     return len(line) <= LONG_LINE and bool(_STAFF_CREDIT.search(line))
 
 
+def is_promo(line: str) -> bool:
+    if len(line) > LONG_LINE:
+        return False
+    return bool(_PROMO.search(line) or _SHORTCODE.match(line))
+
+
+def is_widget_message(line: str) -> bool:
+    return len(line) <= 120 and bool(_WIDGET.match(line))
+
+
+def is_contact(line: str) -> bool:
+    return len(line) <= LONG_LINE and bool(_CONTACT.search(line))
+
+
 def _is_link_item(line: str) -> bool:
     """A line of a related-links list: a short list item or a headline-like short line."""
     if _LIST_ITEM.match(line) and len(line) <= LONG_LINE:
@@ -266,7 +318,10 @@ def _is_link_item(line: str) -> bool:
 class _Context:
     """What the rules know of the page besides the text."""
 
-    def __init__(self, title: str | None, authors: Sequence[str], captions: Sequence[str]):
+    def __init__(self, title: str | None, authors: Sequence[str], captions: Sequence[str],
+                 description: str | None = None, url: str | None = None):
+        self.description = _norm((description or "").rstrip(".… "))
+        self.urls = {u.strip().rstrip("/") for u in (url or "").split() if u.strip()}
         self.title = _norm(title or "")
         self.title_tokens = self.title.split()
         # "Section | Headline | Site": the parts with at least 3 words
@@ -297,6 +352,25 @@ class _Context:
         return len(short) >= 0.8 * len(long_) and SequenceMatcher(
             None, short, long_, autojunk=False
         ).ratio() >= 0.9
+
+    def is_standfirst(self, line: str) -> bool:
+        """The page's description (dek) as a line; a truncated description counts too."""
+        if not self.description or len(self.description.split()) < 5:
+            return False
+        norm = _norm(line)
+        if len(norm.split()) < 5:
+            return False
+        if norm == self.description or norm.startswith(self.description + " "):
+            return True  # equal, or the description is the first sentence(s) of the line
+        if len(self.description) >= 0.8 * len(norm) and self.description.startswith(norm):
+            return True  # the line is the description minus its tail
+        short, long_ = sorted((norm, self.description), key=len)
+        return len(short) >= 0.85 * len(long_) and SequenceMatcher(
+            None, short, long_, autojunk=False
+        ).ratio() >= 0.9
+
+    def is_permalink(self, line: str) -> bool:
+        return bool(self.urls) and line.strip().rstrip("/") in self.urls
 
     def is_byline(self, line: str) -> bool:
         if len(line) > 150:
@@ -361,9 +435,14 @@ def clean_lines(
     authors: Sequence[str] = (),
     captions: Sequence[str] = (),
     disabled: frozenset[str] = frozenset(),
+    description: str | None = None,
+    url: str | None = None,
 ) -> list[tuple[str, str | None]]:
-    """Every line with the name of the rule that removes it, or ``None`` if it is kept."""
-    ctx = _Context(title, authors, captions)
+    """Every line with the name of the rule that removes it, or ``None`` if it is kept.
+
+    ``url`` may hold several URLs of the page (fetched and canonical) separated by spaces.
+    """
+    ctx = _Context(title, authors, captions, description, url)
     on = {rule for rule in RULES if rule not in disabled}
     n = len(lines)
     verdicts: list[str | None] = [None] * n
@@ -395,6 +474,11 @@ def clean_lines(
                 list_mode = "heading" if is_related_heading(line) else "inline"
                 list_left = MAX_LIST_AFTER_HEADING
         verdicts[i] = verdict
+
+    if "standfirst" in on and ctx.description:
+        copies = [i for i in sorted(head) if verdicts[i] is None and ctx.is_standfirst(lines[i])]
+        for i in copies[:-1]:
+            verdicts[i] = "standfirst"
 
     if "duplicate" in on:
         recent: list[str] = []  # the last kept lines, normalised
@@ -434,11 +518,15 @@ def _line_verdict(
         ("share", "share" in on and is_share(line)),
         ("newsletter", "newsletter" in on and is_newsletter(line)),
         ("related", "related" in on and (is_related_inline(line) or is_related_heading(line))),
+        ("promo", "promo" in on and is_promo(line)),
+        ("widget", "widget" in on and is_widget_message(line)),
+        ("permalink", "permalink" in on and ctx.is_permalink(line)),
     ]
     if in_tail:
         checks += [
             ("footer", "footer" in on and is_footer(line)),
             ("staff_credit", "staff_credit" in on and is_staff_credit(line)),
+            ("contact", "contact" in on and is_contact(line)),
         ]
     for name, hit in checks:
         if hit:
@@ -452,19 +540,164 @@ def clean_text(
     title: str | None = None,
     authors: Sequence[str] = (),
     captions: Sequence[str] = (),
+    description: str | None = None,
+    url: str | None = None,
 ) -> str:
     """Remove news boilerplate lines from trafilatura's plain-text output.
 
-    ``title`` is the headline, ``authors`` the byline names and ``captions`` the figure/table
-    caption texts of the page. Kept lines are returned unchanged and in order.
+    ``title`` is the headline, ``authors`` the byline names, ``captions`` the figure/table
+    caption texts, ``description`` the page's standfirst/description and ``url`` the page's
+    URL(s), space separated. Kept lines are returned unchanged and in order.
     """
     if not text:
         return text
     kept = [
         line
         for line, verdict in clean_lines(
-            text.splitlines(), title=title, authors=authors, captions=captions
+            text.splitlines(), title=title, authors=authors, captions=captions,
+            description=description, url=url,
         )
         if verdict is None
     ]
     return "\n".join(kept).strip("\n")
+
+
+# =========================================================================== DOM level
+#
+# ``prune_tree`` runs on the parsed page BEFORE trafilatura (and after the page's metadata and
+# figures were read). It removes elements that the page itself labels as widgets, through
+# their class, id or aria-label, so that no line rule has to guess them from the text:
+#
+# * ``share``: share/social/follow toolbars ("share-bar", "social-links", "sharedaddy");
+# * ``newsletter``: newsletter, subscribe and sign-up boxes;
+# * ``comments``: comment lists, forms and counters ("comments", "comment-respond", disqus);
+# * ``related``: related/recommended/most-read/trending/"read more" link lists, outbrain and
+#   taboola containers;
+# * ``ad``: advertising slots ("advert", "ad-slot", "adsbygoogle", "sponsored");
+# * ``hovercard``: a tooltip or hover card nested in a link or in another hover element (a
+#   politician's card repeated after the name in the text);
+#
+# Classes are split into words on any non-alphanumeric character, so "related" matches
+# "related-posts" and "post_related" but not "unrelated"; a few words match as a prefix of a
+# joined class ("relatedArticles", "sharebar"). An element is never removed when it is the
+# page's html/body/article/main, when it holds the declared article body (``itemprop=
+# "articleBody"``, an ``<article>`` or ``<main>``), or when it holds more than
+# ``PRUNE_MAX_SHARE`` of the page's paragraph text: a theme that puts "has-comments" on the
+# article's container does not lose the article.
+
+DOM_RULES = ("share", "newsletter", "comments", "related", "ad", "hovercard")
+PRUNE_MAX_SHARE = 0.3
+
+_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+_DOM_WORDS: dict[str, str] = {
+    **dict.fromkeys(
+        ["share", "shares", "sharing", "sharebar", "sharetools", "sharedaddy", "social",
+         "socials", "addthis", "addtoany", "sociallinks", "socialshare", "follow-us"], "share"),
+    **dict.fromkeys(
+        ["newsletter", "newsletters", "subscribe", "subscription", "signup", "newsletterbox",
+         "optin", "mailchimp"], "newsletter"),
+    **dict.fromkeys(
+        ["comments", "commentlist", "comment-list", "comment-form", "commentform",
+         "comment-respond", "comment-count", "comments-count", "disqus", "respond"],
+        "comments"),
+    **dict.fromkeys(
+        ["related", "recommended", "recommendations", "recirculation", "recirc", "outbrain",
+         "taboola", "trending", "mostpopular", "mostread", "readmore", "read-more",
+         "most-popular", "most-read", "most-viewed", "more-stories", "also-read", "see-also",
+         "read-next", "more-from"], "related"),
+    **dict.fromkeys(
+        ["advert", "adverts", "advertisement", "advertising", "adsbygoogle", "adslot",
+         "adunit", "ad-slot", "ad-unit", "ad-container", "ad-wrapper", "ad-banner",
+         "ad-placeholder", "dfp", "sponsored", "promoted"], "ad"),
+}
+_DOM_PREFIXES = re.compile(
+    r"^(?:related|sharebar|socialshare|sharing|newsletter|outbrain|taboola|recommend|"
+    r"advertisement)"
+)
+_HOVER_WORDS = frozenset(
+    ["tooltip", "tooltips", "hovercard", "hover-card", "popover", "rollover", "hover"]
+)
+_PROTECTED_TAGS = frozenset(["html", "body", "article", "main", "head"])
+_PROTECTED_INSIDE = ".//*[@itemprop='articleBody' or self::article or self::main]"
+
+
+def _attr_words(value: str) -> list[str]:
+    """The words of a class/id value, and the joined pairs ("ad", "slot" -> "ad-slot")."""
+    words = [w for w in _WORD_SPLIT.split(value.lower()) if w]
+    return words + [f"{a}-{b}" for a, b in itertools.pairwise(words)]
+
+
+def dom_rule(element: Any) -> str | None:
+    """The DOM rule whose widget words the element's class, id or aria-label carry."""
+    for attr in ("class", "id", "aria-label"):
+        value = element.get(attr)
+        if not value:
+            continue
+        for word in _attr_words(value):
+            rule = _DOM_WORDS.get(word)
+            if rule is not None:
+                return rule
+            if _DOM_PREFIXES.match(word):
+                return "related" if word.startswith(("related", "recommend", "outbrain",
+                                                     "taboola")) else "share"
+    return None
+
+
+def _is_hover(element: Any) -> bool:
+    value = element.get("class") or ""
+    return any(word in _HOVER_WORDS for word in _attr_words(value))
+
+
+def _paragraph_text(element: Any) -> int:
+    return sum(len(p.text_content()) for p in element.iter("p"))
+
+
+def _remove(element: Any) -> None:
+    """Remove an element but keep its tail text in place."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail = element.tail
+    if tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(element)
+
+
+def prune_tree(tree: Any, disabled: frozenset[str] = frozenset()) -> dict[str, int]:
+    """Remove labelled widget elements from ``tree`` in place; counts removals per rule."""
+    removed: dict[str, int] = {}
+    candidates: list[tuple[Any, str]] = []
+    for element in tree.xpath("//*[@class or @id or @aria-label]"):  # in document order
+        tag = element.tag
+        if not isinstance(tag, str) or tag in _PROTECTED_TAGS:
+            continue
+        if "hovercard" not in disabled and tag != "a" and _is_hover(element):
+            parent = element.getparent()
+            if parent is not None and (parent.tag == "a" or _is_hover(parent)):
+                candidates.append((element, "hovercard"))
+                continue
+        rule = dom_rule(element)
+        if rule is not None and rule not in disabled:
+            candidates.append((element, rule))
+    if not candidates:
+        return removed
+    total = _paragraph_text(tree) or 1
+    gone_set: set[Any] = set()
+    gone: list[Any] = []
+    for element, rule in candidates:
+        if gone and any(a in gone_set for a in element.iterancestors()):
+            continue
+        if element.xpath(_PROTECTED_INSIDE):
+            continue
+        if _paragraph_text(element) > PRUNE_MAX_SHARE * total:
+            continue
+        gone.append(element)
+        gone_set.add(element)
+        removed[rule] = removed.get(rule, 0) + 1
+    for element in reversed(gone):  # last first: a tail moves onto a sibling still in place
+        _remove(element)
+    return removed

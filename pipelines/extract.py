@@ -21,8 +21,8 @@ from trafilatura.utils import load_html
 
 from crawler.items import Article, FetchedPage, Image
 from crawler.urls import DEFAULT_TRACKING_PARAMS, normalize_url
-from pipelines.cleaning import clean_text
-from pipelines.metadata import normalize_authors, page_metadata, valid_date
+from pipelines.cleaning import clean_text, prune_tree
+from pipelines.metadata import detect_language, normalize_authors, page_metadata, valid_date
 from pipelines.pool import ExtractionPool, default_processes
 from pipelines.warc_archive import WarcArchive
 
@@ -82,6 +82,7 @@ def extract_article(html: str | bytes, url: str, *, options: ExtractionOptions |
         return article
     sel = Selector(root=tree, type="html")
     md = page_metadata(sel, url)
+    prune_tree(tree)  # after the metadata and figures were read from the full page
     doc: Any = trafilatura.bare_extraction(
         tree, url=url, with_metadata=True, include_comments=False,
         include_tables=options.include_tables, include_images=False,
@@ -92,7 +93,10 @@ def extract_article(html: str | bytes, url: str, *, options: ExtractionOptions |
     authors = md.authors or normalize_authors([doc.author] if doc and doc.author else [])
     captions = [c for _, c, _ in md.captions if c]
     raw_text = doc.text if doc and doc.text else ""
-    text = clean_text(raw_text, title=title, authors=authors, captions=captions)
+    description = md.description or (doc.description if doc else None)
+    page_urls = " ".join(u for u in (url, md.canonical_url) if u)
+    text = clean_text(raw_text, title=title, authors=authors, captions=captions,
+                      description=description, url=page_urls)
 
     canonical = md.canonical_url or url
     try:
@@ -113,6 +117,8 @@ def extract_article(html: str | bytes, url: str, *, options: ExtractionOptions |
     article.images = [Image(src=src or "", caption=cap or None, credit=credit)
                       for src, cap, credit in md.captions]
     article.is_accessible_for_free = md.is_accessible_for_free
+    article.author_organisations = md.organisations
+    article.language_detected = detect_language(text)
     return article
 
 

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -17,12 +18,23 @@ from parsel import Selector
 
 from crawler.classify import ARTICLE_TYPES, jsonld_objects
 
-__all__ = ["PageMetadata", "normalize_authors", "page_metadata", "valid_date"]
+__all__ = [
+    "PageMetadata", "detect_language", "normalize_authors", "page_metadata", "valid_date",
+]
 
 EARLIEST_DATE = datetime(1995, 1, 1, tzinfo=UTC)
 _BY = re.compile(r"^\s*(by|von|par|por|door|di|av)\s*[:\s]\s*", re.IGNORECASE)
 _SPLIT_AUTHORS = re.compile(r"\s*(?:;|\||,\s*and\s+|\s+and\s+|\s+&\s+|,\s*)\s*")
 _WS = re.compile(r"\s+")
+# a "name" that is really a date, a role or a label of the byline
+_NOT_A_NAME = re.compile(
+    r"\d|^(?:updated|published|posted|staff|reporter|editor|correspondent|contributor|"
+    r"more|about|follow|view|read|email|e-mail|twitter|facebook|share|comments?)\b"
+    r"|\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|ago|am|pm|writers?|reporters?|"
+    r"correspondents?|editors?|columnists?|contributors?)$",
+    re.IGNORECASE,
+)
+_MAX_NAME_WORDS = 6
 
 
 @dataclass
@@ -60,7 +72,10 @@ def valid_date(value: str | None, now: datetime | None = None) -> str | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        return None
+        try:  # "Tue, 19 Nov 2019 10:30:00 -0500" (RSS, some meta tags)
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
     aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     now = now or datetime.now(UTC)
     if aware > now + timedelta(days=1) or aware < EARLIEST_DATE:
@@ -80,6 +95,8 @@ def normalize_authors(names: Iterable[str]) -> list[str]:
         for part in _SPLIT_AUTHORS.split(text):
             name = part.strip(" .,:;-–—|")
             if not name or len(name) > 80 or name.lower().startswith(("http", "www.")):
+                continue
+            if _NOT_A_NAME.search(name) or len(name.split()) > _MAX_NAME_WORDS or "@" in name:
                 continue
             key = name.casefold()
             if key not in seen:
@@ -115,7 +132,7 @@ def _article_object(objects: list[dict[str, Any]]) -> dict[str, Any]:
     for obj in objects:
         value = obj.get("@type")
         types = value if isinstance(value, list) else [value]
-        if any(str(t).lower() in ARTICLE_TYPES for t in types if t):
+        if any(str(t).lower().rpartition("/")[2] in ARTICLE_TYPES for t in types if t):
             return obj
     return {}
 
@@ -142,6 +159,41 @@ def _dedup(values: Iterable[str]) -> list[str]:
     return list(out.values())
 
 
+def _first_date(now: datetime | None, values: Iterable[Any]) -> str | None:
+    for value in values:
+        if isinstance(value, str):
+            date = valid_date(value, now)
+            if date:
+                return date
+    return None
+
+
+def _time_values(sel: Selector, prop: str) -> list[str]:
+    """Machine-readable dates in the markup: microdata first, then ``<time>`` elements."""
+    values = sel.xpath(f'//*[@itemprop="{prop}"]/@datetime | '
+                       f'//*[@itemprop="{prop}"][not(self::meta)]/@content').getall()
+    if prop == "datePublished":
+        values += sel.xpath("//time[@pubdate]/@datetime").getall()
+        for scope in ("//article", "//header", "//main", ""):
+            found = sel.xpath(f"{scope}//time/@datetime").get()
+            if found:
+                values.append(found)
+                break
+    return values
+
+
+def detect_language(text: str) -> str | None:
+    """The language of ``text`` by py3langid (ISO 639-1), or None if unsure or unavailable."""
+    if len(text.split()) < 20:
+        return None
+    try:
+        import py3langid  # noqa: PLC0415  (optional, loaded on first use)
+    except ImportError:
+        return None
+    code, _score = py3langid.classify(text[:3000])
+    return str(code) or None
+
+
 def page_metadata(sel: Selector, url: str, now: datetime | None = None) -> PageMetadata:
     """Read what the page declares about itself."""
     md = PageMetadata()
@@ -158,15 +210,21 @@ def page_metadata(sel: Selector, url: str, now: datetime | None = None) -> PageM
     md.authors = normalize_authors(people)
     md.organisations = _dedup(orgs)
 
-    md.published = next(filter(None, (valid_date(v, now) for v in (
-        art.get("datePublished"), _meta(sel, "article:published_time", "datePublished"),
-        _meta(sel, "pubdate", "publish-date", "date", "dc.date", "DC.date.issued"),
-        sel.xpath("//article//time/@datetime").get(),
-    ) if isinstance(v, str))), None)
-    md.modified = next(filter(None, (valid_date(v, now) for v in (
-        art.get("dateModified"), _meta(sel, "article:modified_time", "og:updated_time",
-                                       "dateModified", "last-modified"),
-    ) if isinstance(v, str))), None)
+    md.published = _first_date(now, (
+        art.get("datePublished"), art.get("dateCreated"),
+        _meta(sel, "article:published_time", "og:article:published_time", "datePublished"),
+        _meta(sel, "pubdate", "publish-date", "publishdate", "date", "dc.date",
+              "DC.date.issued", "dcterms.created", "sailthru.date", "parsely-pub-date"),
+        *_time_values(sel, "datePublished"),
+    ))
+    md.modified = _first_date(now, (
+        art.get("dateModified"),
+        _meta(sel, "article:modified_time", "og:updated_time", "dateModified", "last-modified",
+              "dcterms.modified"),
+        *_time_values(sel, "dateModified"),
+    ))
+    if md.published and md.modified and md.modified < md.published:
+        md.modified = None  # a modification before publication is a wrong pick
 
     lang = (_clean(art.get("inLanguage")) if isinstance(art.get("inLanguage"), str) else None) \
         or _clean(sel.xpath("/html/@lang").get()) or _meta(sel, "og:locale", "language") \

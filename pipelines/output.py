@@ -16,7 +16,7 @@ import os
 import re
 import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -24,6 +24,7 @@ from scrapy import signals
 from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_from_coro
 
+from pipelines.reader.catalog import CatalogingStore
 from pipelines.storage import (
     OutputURI,
     Publisher,
@@ -114,7 +115,12 @@ class ArchiveOutput:
         settings = crawler.settings
         self.uri, self.store, self.state_dir = store_for(settings)
         budget = settings.getint("ARCHIVE_DISK_BUDGET")
-        self.publisher = Publisher(self.store, self.state_dir / "staging",
+        # the catalog: every articles file, WARC and CDXJ published is listed in the run's
+        # manifest (catalog/runs/…), written at the end (pipelines/reader/catalog.py)
+        self.started = datetime.now(UTC)
+        self.cataloging: CatalogingStore | None = (
+            CatalogingStore(self.store) if settings.getbool("CATALOG_ENABLED", True) else None)
+        self.publisher = Publisher(self.cataloging or self.store, self.state_dir / "staging",
                                    disk_budget_bytes=budget or None,
                                    cooldown=settings.getfloat("ARCHIVE_RETRY_COOLDOWN"))
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
@@ -225,12 +231,33 @@ class ArchiveOutput:
                             engine.close_spider_async(reason="storage_error")))
         return ok
 
+    def write_catalog_manifest(self) -> str | None:
+        """Publish the run's catalog manifest (the files it published); its key, or None
+        when there was nothing to list."""
+        if self.cataloging is None or not self.cataloging.entries:
+            return None
+        from pipelines.reader.catalog import new_run_id, write_run_manifest  # noqa: PLC0415
+        from pipelines.warc_archive import crawl_name  # noqa: PLC0415
+
+        try:
+            key, published = write_run_manifest(
+                self.publisher, crawl_name(self.crawler), new_run_id(self.started),
+                self.started, self.cataloging.entries)
+        except (StorageError, OSError) as exc:
+            logger.error("can't write the catalog manifest of this run: %s", exc)
+            return None
+        if not published:
+            logger.error("the catalog manifest %s stays pending", key)
+        return key
+
     def spider_closed(self) -> None:
         """Wait for the publishes, retry what is pending, record the outcome."""
         self._executor.shutdown(wait=True)
         stats = self.crawler.stats
         assert stats is not None
         report = self.publisher.publish_pending()
+        if self.write_catalog_manifest() is not None:
+            report.pending = [entry.key for entry in self.publisher.pending()]
         stats.set_value("storage/pending", len(report.pending))
         if self.publisher.lost:
             stats.set_value("storage/lost", len(self.publisher.lost))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +36,25 @@ def default_processes() -> int:
     return max(cores - 1, 0)
 
 
-def _init_worker(config_file: str | None, switches: dict[str, Any]) -> None:
+def _watch_crawl(pid: int) -> None:
+    """Exit when the crawl's process is gone (SIGKILL leaves no chance to shut the pool
+    down, and a worker would wait on its queue forever)."""
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # pragma: no cover - pid reused by another user
+            os._exit(0)
+
+
+def _init_worker(config_file: str | None, switches: dict[str, Any], crawl_pid: int) -> None:
     global _OPTIONS  # noqa: PLW0603
     from pipelines.extract import ExtractionOptions  # noqa: PLC0415
 
+    threading.Thread(target=_watch_crawl, args=(crawl_pid,), daemon=True,
+                     name="watch-crawl").start()
     _OPTIONS = ExtractionOptions.build(config_file, **switches)
 
 
@@ -64,7 +81,7 @@ class ExtractionPool:
             context.set_forkserver_preload(["pipelines.extract"])
             self._executor = ProcessPoolExecutor(
                 max_workers=processes, mp_context=context, initializer=_init_worker,
-                initargs=(config_file, switches))
+                initargs=(config_file, switches, os.getpid()))
 
     async def extract(self, html: str, url: str, **fields: Any) -> Article:
         if self._semaphore is None:

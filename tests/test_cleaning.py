@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.cleaning import RULES, clean_lines, clean_text
+from pipelines.cleaning import DOM_RULES, RULES, clean_lines, clean_text, prune_tree
 
 P1 = (
     "The city council voted on Tuesday to expand the bus network, adding four routes that will "
@@ -298,3 +298,118 @@ def test_clean_lines_names_the_rule() -> None:
     verdicts = dict(clean_lines(["Advertisement", P1, "Leave a Reply"]))
     assert verdicts == {"Advertisement": "ad", P1: None, "Leave a Reply": "comments"}
     assert set(RULES) >= {"title", "byline", "credit", "caption", "duplicate"}
+
+
+# --------------------------------------------------------------------------- new line rules
+
+
+@pytest.mark.parametrize(
+    ("line", "rule"),
+    [
+        ("Also on example.com Ministers threatened with arrest as purge widens", "promo"),
+        ("Also: See our Black Friday coverage", "promo"),
+        ("Follow our full coverage of the election at https://example.com/election", "promo"),
+        ("Click here to get the Daily News app", "promo"),
+        ("[button link=”http://e.example/x” type=”big”] Send us your review[/button]", "promo"),
+        ("An error has occurred, please try again later.", "widget"),
+        ("This article has been sent to", "widget"),
+    ],
+)
+def test_promo_and_widget_lines_removed(line: str, rule: str) -> None:
+    text = "\n".join([P1, line, P2, P3])
+    assert_removed(text, [line])
+    assert (line, rule) in clean_lines(text.splitlines())
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Write to Jane Doe at jane.doe@example.com", "jane.doe@example.com",
+     "twitter.com/janedoe", "Reach the reporters on Twitter at http://twitter.com/janedoe"],
+)
+def test_contact_lines_at_end_removed(line: str) -> None:
+    assert_removed(body(line), [line])
+
+
+def test_contact_and_promo_recall_cases_kept() -> None:
+    keep = [
+        "Also at the meeting were the mayor and two councillors.",
+        "Write to your representative, the group urged, before the vote on Friday.",
+        "Click here to get more information or download this game.",
+        "[1] Smith J. Alarm fatigue. Curr Opin. 2015; 28: 685-690.",
+    ]
+    out = clean_text(body(*keep)).splitlines()
+    for line in keep:
+        assert line in out
+
+
+def test_own_url_line_removed_other_urls_kept() -> None:
+    url = "https://news.example/2019/11/story.html"
+    text = body(url, "http://amzn.to/2iJFhRj")
+    out = clean_text(text, url=f"https://other.example/x {url}").splitlines()
+    assert url not in out
+    assert "http://amzn.to/2iJFhRj" in out
+
+
+def test_description_printed_twice_loses_its_first_copy_only() -> None:
+    dek = "Officials say the expanded network will serve the east side from next spring on."
+    twice = clean_text("\n".join([dek, dek + " More to follow.", P1, P2, P3]), description=dek)
+    assert twice.splitlines()[0] == dek + " More to follow."
+    once = clean_text("\n".join([dek, P1, P2, P3]), description=dek)
+    assert once.splitlines()[0] == dek  # a lead paragraph used as description stays
+
+
+# --------------------------------------------------------------------------- DOM rules
+
+
+def _tree(body_html: str):  # type: ignore[no-untyped-def]
+    from trafilatura.utils import load_html
+
+    return load_html(f"<html><body>{body_html}</body></html>")
+
+
+ARTICLE_P = "".join(f"<p>{p}</p>" for p in (P1, P2, P3))
+
+
+@pytest.mark.parametrize(
+    ("widget", "rule"),
+    [
+        ('<div class="share-bar"><a>Facebook</a><a>Twitter</a></div>', "share"),
+        ('<section id="newsletter-signup"><p>Get our daily briefing</p></section>', "newsletter"),
+        ('<div class="post-comments"><p>3 comments so far</p></div>', "comments"),
+        ('<aside class="relatedArticles"><a>Another story</a></aside>', "related"),
+        ('<div class="ad-slot"><span>Advertisement</span></div>', "ad"),
+        ('<div aria-label="Share this article"><a>Email</a></div>', "share"),
+    ],
+)
+def test_prune_tree_removes_labelled_widgets(widget: str, rule: str) -> None:
+    tree = _tree(f"<article>{ARTICLE_P}{widget}</article>")
+    assert prune_tree(tree) == {rule: 1}
+    text = tree.xpath("string(//article)")
+    assert P1 in text and P3 in text
+    assert text.index(P1) < text.index(P2) < text.index(P3)
+
+
+def test_prune_tree_removes_hover_cards_but_keeps_the_name_and_tail() -> None:
+    tree = _tree(
+        '<article><p>Rep. <span class="rollover-people"><a class="rollover-people-link">Jane Roe'
+        '</a><span class="rollover-people-block"><a>Other headline</a></span></span> (D-Minn.) '
+        f"said on Tuesday.</p>{ARTICLE_P}</article>"
+    )
+    assert prune_tree(tree) == {"hovercard": 1}
+    assert tree.xpath("string(//article/p[1])") == "Rep. Jane Roe (D-Minn.) said on Tuesday."
+
+
+def test_prune_tree_keeps_containers_holding_the_article() -> None:
+    tree = _tree(
+        f'<div class="post has-comments"><div class="entry">{ARTICLE_P}</div></div>'
+        f'<div class="related-wrapper"><main>{ARTICLE_P}</main></div>'
+        f'<div class="unrelated">{P1}</div>'
+    )
+    assert prune_tree(tree) == {}
+    assert tree.xpath("string(//div[@class='entry'])").startswith(P1)
+
+
+def test_prune_tree_rules_can_be_disabled() -> None:
+    tree = _tree(f'<article>{ARTICLE_P}<div class="share-bar"><a>Facebook</a></div></article>')
+    assert prune_tree(tree, disabled=frozenset(["share"])) == {}
+    assert DOM_RULES == ("share", "newsletter", "comments", "related", "ad", "hovercard")

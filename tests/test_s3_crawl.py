@@ -47,10 +47,15 @@ KEY_RE = re.compile(r"^archive/(warc|cdxj|articles|reports)/([A-Za-z0-9._-]+)/"
 WARC_NAME = re.compile(r"^(?P<p>[A-Za-z0-9_-]+)-\d{17}-(?P<serial>\d{5})-(?P<host>[A-Za-z0-9_.-]+)"
                        r"-[a-z0-9]{6}\.(?P<ext>warc\.gz|cdxj)$")
 ARTICLES_NAME = re.compile(r"^articles-\d{14}-(?P<serial>\d{5})-[a-z0-9]{6}\.jsonl\.gz$")
+# the run's catalog manifest (pipelines/reader/catalog.py): one more folder level
+CATALOG_RE = re.compile(r"^(?:archive/)?catalog/runs/([A-Za-z0-9._-]+)/(\d{4})/(\d{2})/(\d{2})/"
+                        r"run-\d{14}-[0-9a-f]{6}\.json$")
 REPORT_NAME = re.compile(r"^report-\d{14}-[0-9a-f]{6}\.json$")  # the run report, if any
 NAMES = {"warc": WARC_NAME, "cdxj": WARC_NAME, "articles": ARTICLES_NAME,
          "reports": REPORT_NAME}
-VOLATILE_FIELDS = ("fetched_at", "warc_file", "warc_offset", "warc_length", "warc_record_id")
+# source: which discovery path reached an article first depends on concurrent timing
+VOLATILE_FIELDS = ("fetched_at", "warc_file", "warc_offset", "warc_length", "warc_record_id",
+                   "source")
 # the server is ours, on loopback: no politeness delays unless a test asks for them
 FAST_CRAWL = ("-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False")
 
@@ -148,6 +153,9 @@ def journal_keys(state: Path) -> list[str]:
 
 def shape(key: str) -> tuple[Any, ...]:
     """A relative key without the random and time parts of its file name."""
+    catalog = CATALOG_RE.match(key)
+    if catalog is not None:
+        return ("catalog", *catalog.groups())
     kind, group, yyyy, mm, dd, name = key.split("/")
     match = NAMES[kind].match(name)
     assert match is not None, f"unexpected file name {name!r}"
@@ -264,7 +272,8 @@ def test_full_crawl_to_s3_matches_the_local_run(full_crawls: dict[str, Any],
     # same files, modulo time stamps and random tokens in their names
     assert Counter(map(shape, tree(downloaded))) == Counter(map(shape, local_files))
     kinds = {p.split("/")[0] for p in local_files}
-    assert {"warc", "cdxj", "articles"} <= kinds <= {"warc", "cdxj", "articles", "reports"}
+    assert {"warc", "cdxj", "articles", "catalog"} <= kinds <= {"warc", "cdxj", "articles",
+                                                               "reports", "catalog"}
     # same articles, modulo fetch times and WARC positions
     s3_records = assert_complete_archive(downloaded, manifest, sample_site.base_url)
     local_records = read_articles(local)
@@ -290,6 +299,8 @@ def test_full_crawl_leaves_nothing_behind(full_crawls: dict[str, Any]) -> None:
 
 def test_layout_keys(full_crawls: dict[str, Any]) -> None:
     keys = full_crawls["keys"]
+    assert len([k for k in keys if CATALOG_RE.match(k)]) == 1
+    keys = [k for k in keys if not CATALOG_RE.match(k)]
     for key in keys:
         match = KEY_RE.match(key)
         assert match is not None, key

@@ -48,8 +48,8 @@ def changing_site(tmp_path: Path) -> dict[str, Any]:
     root = tmp_path / "site"
     (root / "news").mkdir(parents=True)
     # published just under an hour ago: with a 1h/7d schedule the first update check
-    # falls due a few seconds after the first run
-    published = datetime.now(UTC) - timedelta(minutes=60) + timedelta(seconds=4)
+    # falls due some seconds after the first run's fetches
+    published = datetime.now(UTC) - timedelta(minutes=60) + timedelta(seconds=20)
     (root / "news" / "a1.html").write_text(article("Ferry timetable", published))
     (root / "news" / "a2.html").write_text(article("Landing stage", published))
     (root / "feed.xml").write_text(rss([("/news/a1.html", "a1"), ("/news/a2.html", "a2")]))
@@ -119,8 +119,9 @@ def test_second_run_fetches_only_new_and_due(changing_site: dict[str, Any],
     assert (site["articles_new"], site["articles_updated"], site["articles_unchanged"]) == (
         1, 1, 1)
 
-    captures = [r for p in out.glob("warc/**/*.warc.gz") for r in read_records(p)
-                if r.rec_type in ("response", "revisit")]
+    captures = sorted((r for p in out.glob("warc/**/*.warc.gz") for r in read_records(p)
+                       if r.rec_type in ("response", "revisit")),
+                      key=lambda r: r.get("WARC-Date") or "")
     feed = [r for r in captures if (r.get("WARC-Target-URI") or "").endswith("/feed.xml")]
     assert [r.rec_type for r in feed] == ["response", "revisit"]
     assert (feed[1].get("WARC-Profile") or "").endswith("/server-not-modified")

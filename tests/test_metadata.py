@@ -1,0 +1,123 @@
+"""Page metadata: declared values first, fallbacks in order, plausible dates only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from parsel import Selector
+
+from bench.metadata import compare, declared_truth, run_newsarchive, strip_declarations
+from pipelines.extract import extract_article
+from pipelines.metadata import detect_language, normalize_authors, page_metadata, valid_date
+
+NOW = datetime(2026, 11, 20, tzinfo=UTC)
+SENTENCE = "The council met on Tuesday to discuss the sea wall. "
+BODY = "<article><p>" + SENTENCE * 20 + "</p></article>"
+
+
+def md(head: str, body: str = BODY):  # type: ignore[no-untyped-def]
+    html = f"<html><head>{head}</head><body>{body}</body></html>"
+    return page_metadata(Selector(text=html), "https://e.example/a", now=NOW)
+
+
+def jsonld(obj: str) -> str:
+    return f'<script type="application/ld+json">{obj}</script>'
+
+
+def test_jsonld_wins_over_meta_and_keeps_timezone() -> None:
+    m = md(jsonld('{"@type": "ReportageNewsArticle", "datePublished": "2026-11-12T08:15:00+01:00",'
+                  '"dateModified": "2026-11-13T09:00:00+01:00"}')
+           + '<meta property="article:published_time" content="2026-10-01T00:00:00Z">')
+    assert m.published == "2026-11-12T08:15:00+01:00"
+    assert m.modified == "2026-11-13T09:00:00+01:00"
+
+
+def test_schema_url_types_and_graph_are_found() -> None:
+    m = md(jsonld('{"@graph": [{"@type": "WebPage"}, {"@type": "http://schema.org/BlogPosting",'
+                  '"headline": "A post", "datePublished": "2026-01-02"}]}'))
+    assert m.title == "A post"
+    assert m.published == "2026-01-02T00:00:00"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('<article><time datetime="2026-05-01T10:00:00-04:00">May 1</time></article>',
+         "2026-05-01T10:00:00-04:00"),
+        ('<span itemprop="datePublished" content="2026-04-01T09:00:00Z"></span>',
+         "2026-04-01T09:00:00+00:00"),
+        ('<header><time datetime="2026-03-01">Mar 1</time></header>', "2026-03-01T00:00:00"),
+    ],
+)
+def test_time_and_microdata_fallbacks(body: str, expected: str) -> None:
+    assert md("", body + BODY).published == expected
+
+
+def test_future_ancient_and_backwards_dates_are_rejected() -> None:
+    assert valid_date("2999-01-01T00:00:00Z", NOW) is None
+    assert valid_date("0001-01-01T00:00:00Z", NOW) is None
+    assert valid_date("1990-05-01", NOW) is None
+    assert valid_date("Tue, 19 Nov 2019 10:30:00 -0500", NOW) == "2019-11-19T10:30:00-05:00"
+    m = md('<meta property="article:published_time" content="2026-05-02T00:00:00Z">'
+           '<meta property="article:modified_time" content="2026-05-01T00:00:00Z">')
+    assert m.published == "2026-05-02T00:00:00+00:00"
+    assert m.modified is None
+
+
+def test_authors_people_and_organisations_normalised() -> None:
+    m = md(jsonld('{"@type": "NewsArticle", "author": ['
+                  '{"@type": "Person", "name": "By Jane Doe"},'
+                  '{"@type": "Person", "name": "jane doe"},'
+                  '{"@type": "Person", "name": "John Roe"},'
+                  '{"@type": "Organization", "name": "Associated Press"}]}'))
+    assert m.authors == ["Jane Doe", "John Roe"]
+    assert m.organisations == ["Associated Press"]
+
+
+def test_byline_noise_is_not_an_author() -> None:
+    assert normalize_authors(["By STEVE PEOPLES, AP National Political Writer"]) == [
+        "STEVE PEOPLES"]
+    assert normalize_authors(["By Jane Doe and John Roe | Updated 5:45 PM | Nov 3, 2026"]) == [
+        "Jane Doe", "John Roe"]
+    assert normalize_authors(["Mary-Jane O'Neill"]) == ["Mary-Jane O'Neill"]
+
+
+def test_section_tags_paywall_language() -> None:
+    m = md(jsonld('{"@type": "NewsArticle", "articleSection": "Local", "keywords": "a, b",'
+                  '"isAccessibleForFree": "False", "inLanguage": "en_GB"}'))
+    assert m.categories == ["Local"]
+    assert m.tags == ["a", "b"]
+    assert m.is_accessible_for_free is False
+    assert m.language == "en-GB"
+
+
+def test_detected_language_is_separate_from_declared() -> None:
+    french = "Le conseil municipal a voté mardi pour reconstruire la digue du port. " * 5
+    assert detect_language(french) == "fr"
+    assert detect_language("too short") is None
+    html = f'<html lang="en"><body><article><p>{french * 4}</p></article></body></html>'
+    article = extract_article(html, "https://e.example/a")
+    assert article.language == "en"
+    assert article.language_detected == "fr"
+
+
+def test_bench_truth_and_stripping() -> None:
+    html = ("<html lang='en'><head><title>Sea wall vote | Post</title>"
+            + jsonld('{"@type": "NewsArticle", "headline": "Sea wall vote",'
+                     '"datePublished": "2026-11-12T08:15:00Z",'
+                     '"author": {"@type": "Person", "name": "Jane Doe"}}')
+            + '<meta property="og:site_name" content="The Post"></head>'
+            + "<body><article><h1>Sea wall vote</h1><p class='byline'>By Jane Doe</p>"
+            + "<time datetime='2026-11-12T08:15:00Z'>12 Nov</time>"
+            + "<p>" + "Residents voted to rebuild the wall. " * 30 + "</p></article></body></html>")
+    truth = declared_truth(html)
+    assert truth["title"] == "Sea wall vote" and truth["authors"] == ["Jane Doe"]
+    assert truth["site_name"] == "The Post"
+    stripped = strip_declarations(html)
+    assert "ld+json" not in stripped and "og:site_name" not in stripped
+    assert declared_truth(stripped).get("title") is None
+    full = compare(truth, run_newsarchive(html, "https://e.example/a"))
+    assert full["title"] and full["authors"] and full["published_instant"]
+    fallback = compare(truth, run_newsarchive(stripped, "https://e.example/a"))
+    assert fallback["published_instant"] and fallback["language"]
