@@ -8,31 +8,15 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["RotatingJsonlWriter", "publish_file"]
+from pipelines.durable import publish_file
 
-
-def publish_file(path: Path) -> Path:
-    """fsync ``<name>.open``, rename it to ``<name>``, fsync the directory."""
-    final = path.with_name(path.name.removesuffix(".open"))
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(path, final)
-    dir_fd = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return final
+__all__ = ["RotatingJsonlWriter"]
 
 
 class RotatingJsonlWriter:

@@ -18,7 +18,8 @@ from scrapy.exceptions import DropItem, NotConfigured
 from crawler.incremental import IncrementalState
 from crawler.items import Article
 from crawler.state import ArticleState
-from pipelines.jsonl import RotatingJsonlWriter, publish_file
+from pipelines.durable import publish_file
+from pipelines.jsonl import RotatingJsonlWriter
 from pipelines.output import ArchiveOutput
 from pipelines.paths import text_file_name
 

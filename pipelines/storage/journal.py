@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.storage.store import fsync_dir
+from pipelines.durable import fsync_dir
 
 __all__ = ["JOURNAL_NAME", "PendingEntry", "PendingJournal"]
 

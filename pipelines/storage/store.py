@@ -14,10 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from pipelines.durable import fsync_dir
 from pipelines.storage.errors import PublishFailed, StorageUnavailable
 from pipelines.storage.layout import check_key
 
-__all__ = ["LocalStore", "PublishResult", "Store", "fsync_dir"]
+__all__ = ["LocalStore", "PublishResult", "Store"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,20 +65,6 @@ class Store(Protocol):
     def abort_stale_multipart_uploads(self, older_than: timedelta) -> int:
         """Clean up what a crashed publish left behind; return how many were removed."""
         ...
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or a new entry in ``path`` durable (a no-op where unsupported)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:  # pragma: no cover - Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some filesystems refuse directory fsync
-        pass
-    finally:
-        os.close(fd)
 
 
 class LocalStore:

@@ -9,23 +9,12 @@ from pathlib import Path
 
 from cdxj_indexer.main import write_cdx_index
 
+from pipelines.durable import fsync_dir
 from pipelines.warc.names import OPEN_SUFFIX, WARC_SUFFIX, sidecar_name
 
-__all__ = ["fsync_directory", "index_warc", "sidecar_path"]
+__all__ = ["index_warc", "sidecar_path"]
 
 logger = logging.getLogger(__name__)
-
-
-def fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def sidecar_path(warc_path: Path) -> Path:
@@ -59,6 +48,6 @@ def index_warc(warc_path: Path, *, post_append: bool = True) -> Path:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, final)
-    fsync_directory(final.parent)
+    fsync_dir(final.parent)
     logger.debug("indexed %s: %d CDXJ lines", warc_path.name, len(lines))
     return final

@@ -20,7 +20,8 @@ from typing import BinaryIO, Literal
 
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines.warc.index import fsync_directory, index_warc
+from pipelines.durable import fsync_dir
+from pipelines.warc.index import index_warc
 from pipelines.warc.names import INVALID_SUFFIX, OPEN_SUFFIX, WARC_SUFFIX
 
 __all__ = ["RepairOutcome", "complete_prefix", "repair_open_files"]
@@ -112,7 +113,7 @@ def _repair_one(
     if count == 0 or first_type != "warcinfo" or final.exists():
         invalid = final.with_name(final.name + INVALID_SUFFIX)
         os.replace(source, invalid)
-        fsync_directory(source.parent)
+        fsync_dir(source.parent)
         logger.warning("WARC file %s has no complete warcinfo (or its final name is taken);"
                        " renamed to %s", source, invalid.name)
         return RepairOutcome(source, "invalid", invalid, None, 0, size)
@@ -122,7 +123,7 @@ def _repair_one(
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(source, final)
-    fsync_directory(final.parent)
+    fsync_dir(final.parent)
     logger.warning("repaired WARC file %s: kept %d records, dropped %d bytes",
                    final, count, size - good_end)
     cdxj = index_warc(final) if index else None

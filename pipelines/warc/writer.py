@@ -40,10 +40,11 @@ from typing import BinaryIO, Self
 from warcio.recordloader import ArcWarcRecord
 from warcio.warcwriter import WARCWriter
 
+from pipelines.durable import fsync_dir
 from pipelines.warc import records
 from pipelines.warc.capture import HttpCapture
 from pipelines.warc.dedup import DedupEntry, DedupIndex
-from pipelines.warc.index import fsync_directory, index_warc
+from pipelines.warc.index import index_warc
 from pipelines.warc.names import OPEN_SUFFIX, new_token, warc_file_name
 
 __all__ = ["CaptureRef", "WarcFileClosedError", "WarcWriter"]
@@ -406,7 +407,7 @@ class WarcWriter:
         target.fh.close()
         final = self.directory / target.name
         os.replace(target.path, final)
-        fsync_directory(self.directory)
+        fsync_dir(self.directory)
         self._published.append(final)
         self._stats["files"] += 1
         logger.info("closed WARC file %s (%d bytes, %d captures)",
