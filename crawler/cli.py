@@ -188,7 +188,7 @@ def _check_output(settings: Any) -> int:
     from pipelines.storage import StorageConfigError, StorageError  # noqa: PLC0415
 
     try:
-        uri, store, _state = store_for(settings)
+        _uri, store, _state = store_for(settings)
         store.check()
     except StorageConfigError as exc:
         print(f"newsarchive: config error: {exc}", file=sys.stderr)
@@ -196,7 +196,6 @@ def _check_output(settings: Any) -> int:
     except (StorageError, OSError) as exc:
         print(f"newsarchive: storage error: {exc}", file=sys.stderr)
         return exitcodes.STORAGE_ERROR
-    del uri
     return exitcodes.OK
 
 

@@ -177,8 +177,8 @@ class IncrementalState:
             prior.etag = etag.decode("latin-1") if etag else None
             prior.last_modified = modified.decode("latin-1") if modified else None
         prior.last_fetch = now
-        if new_entries or prior.last_new is None:
-            prior.last_new = now if new_entries else prior.last_new
+        if new_entries:
+            prior.last_new = now
         self._sources[url] = prior
 
     def spider_closed(self, reason: str) -> None:

@@ -12,7 +12,6 @@ from typing import Any
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
-from crawler import exitcodes
 from crawler.config import SiteConfig
 
 logger = logging.getLogger(__name__)
@@ -20,7 +19,6 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "RunResult",
     "collect_report",
-    "exit_code_for",
     "project_settings",
     "publish_report",
     "run_crawl",
@@ -38,19 +36,9 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
 
 @dataclass
 class RunResult:
+    """Scrapy's stats of a finished crawl (crawler.report.judge turns them into a status)."""
+
     stats: dict[str, Any] = field(default_factory=dict)
-    exit_code: int = exitcodes.OK
-
-
-def exit_code_for(stats: dict[str, Any]) -> int:
-    if stats.get("articles/storage_error") or stats.get("finish_reason") == "storage_error" \
-            or stats.get("storage/pending") or stats.get("storage/lost"):
-        return exitcodes.STORAGE_ERROR
-    if stats.get("finish_reason") not in ("finished", "closespider_itemcount"):
-        return exitcodes.FAILED
-    if not stats.get("response_received_count"):
-        return exitcodes.FAILED
-    return exitcodes.OK
 
 
 def run_crawl(sites: Sequence[SiteConfig], settings: Settings) -> RunResult:
@@ -64,7 +52,7 @@ def run_crawl(sites: Sequence[SiteConfig], settings: Settings) -> RunResult:
     process.crawl(crawler, sites=list(sites))
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
-    return RunResult(stats=stats, exit_code=exit_code_for(stats))
+    return RunResult(stats=stats)
 
 
 def _size(n: float) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -20,22 +21,11 @@ DEFAULT_TRACKING_PARAMS = (
 )
 
 
-def _compile(patterns: Iterable[str]) -> re.Pattern[str]:
+@functools.cache
+def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for the glob ``patterns``, compiled once per pattern tuple."""
     parts = [fnmatch.translate(p.lower()) for p in patterns] or ["(?!x)x"]
     return re.compile("|".join(parts))
-
-
-class _TrackingPatterns:
-    """Compiled tracking-parameter patterns, cached per pattern tuple."""
-
-    _cache: dict[tuple[str, ...], re.Pattern[str]] = {}
-
-    @classmethod
-    def get(cls, patterns: Sequence[str]) -> re.Pattern[str]:
-        key = tuple(patterns)
-        if key not in cls._cache:
-            cls._cache[key] = _compile(key)
-        return cls._cache[key]
 
 
 def strip_tracking(url: str, patterns: Sequence[str]) -> str:
@@ -43,7 +33,7 @@ def strip_tracking(url: str, patterns: Sequence[str]) -> str:
     parts = urlsplit(url)
     if not parts.query:
         return url
-    rx = _TrackingPatterns.get(patterns)
+    rx = _compile(tuple(patterns))
     kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
             if not rx.fullmatch(k.lower())]
     return urlunsplit(parts._replace(query=urlencode(kept, doseq=True)))
