@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from crawler import __version__, exitcodes
-from crawler.config import ConfigError, SiteConfig, load_config, site_from_urls
+from crawler.config import (
+    ConfigError,
+    SiteConfig,
+    load_config,
+    override_sites,
+    site_from_urls,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -261,16 +267,8 @@ def _crawl(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         if args.config:
             sites, args.health = load_config(args.config, args.site)
-            overrides: dict[str, Any] = {}
-            if args.since:
-                from crawler.since import parse_since  # noqa: PLC0415
-
-                overrides.update(since=args.since, since_dt=parse_since(args.since))
-            if args.max_articles:
-                overrides["max_articles"] = args.max_articles
-            if args.depth is not None:
-                overrides["depth"] = args.depth
-            sites = [replace(s, **overrides) for s in sites]
+            sites = override_sites(sites, since=args.since, depth=args.depth,
+                                   max_articles=args.max_articles or None)
             args.crawl_name = Path(args.config).stem
         else:
             sites = site_from_urls(args.urls, depth=args.depth, since=args.since) \

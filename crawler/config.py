@@ -20,7 +20,8 @@ from crawler.urls import host_of
 if TYPE_CHECKING:
     from crawler.report import HealthConfig
 
-__all__ = ["ConfigError", "SiteConfig", "load_config", "load_sites", "site_from_urls"]
+__all__ = ["ConfigError", "SiteConfig", "load_config", "load_sites", "override_sites",
+           "site_from_urls"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -245,6 +246,22 @@ def load_config(path: str | Path, only: list[str] | None = None,
                               f"(sites: {', '.join(sorted(seen))})")
         sites = [s for s in sites if s.name in only]
     return sites, health
+
+
+def override_sites(sites: list[SiteConfig], *, since: str | None = None,
+                   depth: int | None = None, max_articles: int | None = None,
+                   ) -> list[SiteConfig]:
+    """Command-line ``--since``, ``--depth`` and ``--max-articles`` over configured sites."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    overrides: dict[str, Any] = {}
+    if depth is not None:
+        overrides["depth"] = depth
+    if max_articles is not None:
+        overrides["max_articles"] = max_articles
+    if since:
+        overrides["since"], overrides["since_dt"] = since, parse_since(since)
+    return [replace(s, **overrides) for s in sites]
 
 
 def site_from_urls(urls: list[str], *, depth: int | None = None, since: str | None = None,

@@ -24,7 +24,7 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from crawler.classify import is_article, page_evidence
-from crawler.config import ConfigError, SiteConfig, load_sites, site_from_urls
+from crawler.config import ConfigError, SiteConfig, load_sites, override_sites, site_from_urls
 from crawler.discovery import DiscoveryError, Entry, feed_links, parse_feed, parse_sitemap
 from crawler.handlers import FETCH_START_KEY
 from crawler.incremental import IncrementalState
@@ -109,19 +109,8 @@ class NewsSpider(scrapy.Spider):
         depth_i = int(depth) if depth not in (None, "") else None
         max_i = int(max_articles) if max_articles not in (None, "") else None
         if config:
-            from dataclasses import replace  # noqa: PLC0415
-
-            sites = load_sites(config, _csv(site) or None)
-            overrides: dict[str, Any] = {}
-            if depth_i is not None:
-                overrides["depth"] = depth_i
-            if max_i is not None:
-                overrides["max_articles"] = max_i
-            if since:
-                from crawler.since import parse_since  # noqa: PLC0415
-
-                overrides["since"], overrides["since_dt"] = since, parse_since(since)
-            return [replace(s, **overrides) for s in sites]
+            return override_sites(load_sites(config, _csv(site) or None), since=since,
+                                  depth=depth_i, max_articles=max_i)
         urls = _csv(url)
         if urls_file:
             urls += read_urls_file(urls_file)
