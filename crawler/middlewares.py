@@ -82,6 +82,4 @@ class WarcRecorderMiddleware:
             in _HTML_TYPES
         ref = await self.archive.write_capture(capture_of(request, response), hold=hold)
         request.meta[WARC_REF_KEY] = ref
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value("warc/captures")
         return response

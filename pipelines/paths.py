@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
-from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["dated_dir", "safe_component", "text_file_name"]
+__all__ = ["safe_component", "text_file_name"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -17,17 +15,6 @@ def safe_component(value: str, max_len: int = 80) -> str:
     """One path component of letters, digits, '.', '_' and '-'; never '.', '..' or empty."""
     cleaned = _UNSAFE.sub("-", value).strip(".-_")[:max_len].strip(".-_")
     return cleaned or "_"
-
-
-def dated_dir(root: Path, kind: str, group: str, when: datetime) -> Path:
-    """``<root>/<kind>/<group>/<YYYY>/<MM>/<DD>``, checked to stay under ``root``."""
-    path = root / safe_component(kind) / safe_component(group) / f"{when:%Y}" / \
-        f"{when:%m}" / f"{when:%d}"
-    resolved_root = root.resolve()
-    if not path.resolve().is_relative_to(resolved_root):  # pragma: no cover - defensive
-        msg = f"refusing a path outside the output directory: {path}"
-        raise ValueError(msg)
-    return path
 
 
 def text_file_name(url: str) -> str:

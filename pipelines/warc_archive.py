@@ -142,10 +142,6 @@ class WarcArchive:
 
     def _published(self, warc: Path, cdxj: Path | None) -> None:
         """Called by the writer (in its thread) for each closed, indexed file."""
-        stats = self.crawler.stats
-        assert stats is not None
-        stats.inc_value("warc/files")
-        stats.inc_value("warc/bytes", warc.stat().st_size)
         self._hand_over(warc, cdxj, self.group)
 
     def _hand_over(self, warc: Path, cdxj: Path | None, group: str) -> None:
@@ -161,12 +157,12 @@ class WarcArchive:
 
     def spider_closed(self) -> None:
         if self.writer is not None:
-            published = self.writer.close()
+            self.writer.close()
             stats = self.crawler.stats
             assert stats is not None
+            # records, bytes, files (published), captures, revisits: the writer counts them
             for key, value in self.writer.stats.items():
                 stats.set_value(f"warc/{key}", value)
-            stats.set_value("warc/files", len(published))
         if self.dedup is not None:
             self.dedup.close()
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.jsonl import RotatingJsonlWriter
-from pipelines.paths import dated_dir, safe_component, text_file_name
+from pipelines.paths import safe_component, text_file_name
+from pipelines.storage import relative_key
 
 
 def test_files_are_open_while_written_and_renamed_when_closed(tmp_path: Path) -> None:
@@ -54,9 +55,11 @@ def test_path_components_stay_inside(tmp_path: Path, hostile: str) -> None:
     assert name not in ("", ".", "..")
     assert "/" not in name and "\\" not in name and ":" not in name
     assert len(name) <= 80
-    path = dated_dir(tmp_path, "text", hostile, datetime(2026, 11, 20, tzinfo=UTC))
+    # the layout every writer publishes under accepts it and stays inside the output
+    key = relative_key("text", name, datetime(2026, 11, 20, tzinfo=UTC), "a.txt")
+    path = tmp_path / key
     assert path.resolve().is_relative_to(tmp_path.resolve())
-    assert path.parts[-3:] == ("2026", "11", "20")
+    assert path.parts[-4:-1] == ("2026", "11", "20")
 
 
 @pytest.mark.parametrize("url", [
