@@ -76,16 +76,23 @@ def fixture_site(request: pytest.FixtureRequest) -> Iterator[Server]:
     stop_server(server)
 
 
-def run_cli(*args: str, cwd: Path | None = None, input_text: str | None = None,
-            timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    if args and args[0] == "crawl" and "--help" not in args:
-        # local servers: no politeness delays (the defaults are tested in test_spider.py)
-        args = (*args, "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False")
+def cli_env() -> dict[str, str]:
+    """The environment the CLI runs in: unbuffered, its own project settings."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("SCRAPY_SETTINGS_MODULE", None)
+    return env
+
+
+def run_cli(*args: str, cwd: Path | None = None, input_text: str | None = None,
+            timeout: float = 180, fast: bool = True) -> subprocess.CompletedProcess[str]:
+    """``newsarchive ARGS``; ``fast`` adds no-delay settings to crawls (a later ``-s``
+    wins, so a test that wants its own delays passes ``fast=False``)."""
+    if fast and args and args[0] == "crawl" and "--help" not in args:
+        # local servers: no politeness delays (the defaults are tested in test_spider.py)
+        args = (*args, "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False")
     return subprocess.run([sys.executable, "-m", "crawler.cli", *args], cwd=cwd or REPO,
                           capture_output=True, text=True, input=input_text, timeout=timeout,
-                          env=env, check=False)
+                          env=cli_env(), check=False)
 
 
 def read_articles(output: Path) -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 
 from crawler.sample_site import SampleSiteServer
-from tests.conftest import REPO, read_articles, run_cli
+from tests.conftest import REPO, cli_env, read_articles, run_cli
 from tests.warc_tools import read_records
 
 BODY = ("The harbour commission met on {day} to discuss the ferry timetable, the new "
@@ -145,14 +144,12 @@ def test_full_ignores_the_state(changing_site: dict[str, Any], tmp_path: Path) -
 
 
 def _slow_crawl(base_url: str, out: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("SCRAPY_SETTINGS_MODULE", None)
     with log.open("wb") as handle:
         return subprocess.Popen(
             [sys.executable, "-m", "crawler.cli", "crawl", base_url + "/", "-o", str(out),
              "-s", "DOWNLOAD_DELAY=0.3", "-s", "AUTOTHROTTLE_ENABLED=False",
              "-s", "ARTICLES_MAX_SIZE=1"],
-            cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT)
+            cwd=REPO, env=cli_env(), stdout=handle, stderr=subprocess.STDOUT)
 
 
 def _wait_for(predicate: Any, timeout: float = 60) -> None:

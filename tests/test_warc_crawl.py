@@ -15,7 +15,6 @@ import gzip
 import hashlib
 import http.client
 import itertools
-import os
 import re
 import subprocess
 import sys
@@ -34,7 +33,7 @@ import brotli
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from tests.conftest import REPO, read_articles, run_cli
+from tests.conftest import REPO, cli_env, read_articles, run_cli
 from tests.sites.routes_server import (
     AUTH_PASS,
     AUTH_USER,
@@ -137,19 +136,10 @@ def crawl_routes(server: RoutesServer, out: Path, paths: list[str], *settings: s
     args = ["crawl", "--urls-file", "-", "-o", str(out), "-v"]
     for setting in settings:
         args += ["-s", setting]
-    result = run_cli(*args, input_text=urls) if cli else run_own_cli(args, urls)
+    result = run_cli(*args, input_text=urls, fast=cli,
+                     timeout=180 if cli else 120)
     return Crawl.read(out, result, served=server.responses[n_served:],
                       requests=server.requests[n_requests:])
-
-
-def run_own_cli(args: list[str], input_text: str | None = None,
-                timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """The CLI exactly as given (run_cli appends DOWNLOAD_DELAY=0, which would win)."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("SCRAPY_SETTINGS_MODULE", None)
-    return subprocess.run([sys.executable, "-m", "crawler.cli", *args], cwd=REPO,
-                          capture_output=True, text=True, input=input_text,
-                          timeout=timeout, env=env, check=False)
 
 
 def served_body(crawl: Crawl, url: str) -> bytes:
@@ -767,12 +757,10 @@ def test_killed_crawl_leaves_open_file_repaired_next_run_r3(
         sample_site: Any, routes: RoutesServer, tmp_path: Path) -> None:
     out = tmp_path / "out"
     log = (tmp_path / "killed.log").open("wb")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("SCRAPY_SETTINGS_MODULE", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "crawler.cli", "crawl", sample_site.base_url + "/", "-o",
          str(out), "-s", "DOWNLOAD_DELAY=0.5", "-s", "AUTOTHROTTLE_ENABLED=False"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=REPO, env=cli_env(), stdout=log, stderr=subprocess.STDOUT)
     log.close()
     try:
         deadline = time.monotonic() + 60
