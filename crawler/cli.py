@@ -188,57 +188,59 @@ def _settings_for(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
-def _check_output(settings: Any) -> int:
-    """Check the output before crawling: a clear message and an exit status on failure."""
+def _open_output(settings: Any) -> tuple[int, Any]:
+    """Open and check the output before crawling: ``(status, (uri, store, state_dir))``,
+    with a clear message and the exit status on failure."""
     from pipelines.output import store_for  # noqa: PLC0415
     from pipelines.storage import StorageConfigError, StorageError  # noqa: PLC0415
 
     try:
-        _uri, store, _state = store_for(settings)
-        store.check()
+        output = store_for(settings)
+        output[1].check()
     except StorageConfigError as exc:
         print(f"newsarchive: config error: {exc}", file=sys.stderr)
-        return exitcodes.CONFIG_ERROR
+        return exitcodes.CONFIG_ERROR, None
     except (StorageError, OSError) as exc:
         print(f"newsarchive: storage error: {exc}", file=sys.stderr)
-        return exitcodes.STORAGE_ERROR
-    return exitcodes.OK
+        return exitcodes.STORAGE_ERROR, None
+    return exitcodes.OK, output
 
 
 def _run(sites: list[SiteConfig], args: argparse.Namespace) -> int:
     from crawler.lock import LockHeld, RunLock  # noqa: PLC0415
     from crawler.run import project_settings, run_crawl  # noqa: PLC0415
-    from pipelines.output import store_for  # noqa: PLC0415
 
     overrides = _settings_for(args)
     overrides.setdefault("ARCHIVE_CRAWL_NAME", args.crawl_name or (
         sites[0].name if len(sites) == 1 else "crawl"))
     settings = project_settings(overrides)
-    status = _check_output(settings)
+    status, output = _open_output(settings)
     if status != exitcodes.OK:
         return status
-    _uri, _store, state_dir = store_for(settings)
+    uri, store, state_dir = output
     try:
         with RunLock(state_dir / "run.lock"):
             result = run_crawl(sites, settings)
-            return _finish(result, sites, settings, args)
+            return _finish(result, sites, settings, args, (uri.uri, store, state_dir))
     except LockHeld as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return exitcodes.LOCKED
 
 
-def _finish(result: Any, sites: list[SiteConfig], settings: Any,
-            args: argparse.Namespace) -> int:
+def _finish(result: Any, sites: list[SiteConfig], settings: Any, args: argparse.Namespace,
+            output: tuple[str, Any, Path]) -> int:
     """Report, health, exit status of a finished run."""
     from crawler.report import HealthConfig, judge  # noqa: PLC0415
     from crawler.run import collect_report, publish_report, summary  # noqa: PLC0415
 
     health = getattr(args, "health", None) or HealthConfig()
-    report = collect_report(result.stats, [s.name for s in sites], health, settings)
+    uri, store, state_dir = output
+    report = collect_report(result.stats, [s.name for s in sites], health, settings, uri,
+                            state_dir)
     code = judge(report, result.stats)
     report["exit_code"] = code
     report["exit_status"] = exitcodes.describe(code)
-    location = publish_report(report, settings)
+    location = publish_report(report, store, state_dir)
     if location is None:
         code = exitcodes.STORAGE_ERROR
         result.stats["storage/pending"] = result.stats.get("storage/pending", 0) + 1
@@ -345,7 +347,7 @@ def _check(args: argparse.Namespace) -> int:
     from crawler.run import project_settings  # noqa: PLC0415
 
     settings = project_settings({"ARCHIVE_STORE": args.output, **dict(args.settings)})
-    status = _check_output(settings)
+    status, _output = _open_output(settings)
     if status == exitcodes.OK:
         print(f"{args.output}: reachable and writable")
     return status

@@ -15,7 +15,6 @@ import hashlib
 import logging
 import weakref
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from scrapy import signals
@@ -75,11 +74,10 @@ class IncrementalState:
         if not settings.getbool("STATE_ENABLED"):
             return None
         location = settings.get("STATE_URL")
-        if not location:
-            from pipelines.output import store_for  # noqa: PLC0415
+        if not location:  # beside the output: the crawl's publisher knows where
+            from pipelines.output import ArchiveOutput  # noqa: PLC0415
 
-            _uri, _store, state_dir = store_for(settings)
-            location = str(Path(state_dir) / "state.sqlite")
+            location = str(ArchiveOutput.of(crawler).state_dir / "state.sqlite")
         return cls(crawler, open_state(location))
 
     def _count(self, key: str) -> None:

@@ -7,12 +7,15 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
 from crawler.config import SiteConfig
+
+if TYPE_CHECKING:
+    from pipelines.storage import Store
 
 logger = logging.getLogger(__name__)
 
@@ -91,13 +94,11 @@ def summary(result: RunResult, output: Path) -> str:
 
 
 def collect_report(stats: dict[str, Any], site_names: list[str], health: Any,
-                   settings: Settings) -> dict[str, Any]:
+                   settings: Settings, output: str, state_dir: Path) -> dict[str, Any]:
     """The run's JSON report (without its exit status)."""
     from crawler.report import build_report  # noqa: PLC0415
     from crawler.state import open_state  # noqa: PLC0415
-    from pipelines.output import store_for  # noqa: PLC0415
 
-    uri, _store, state_dir = store_for(settings)
     sources = []
     if settings.getbool("STATE_ENABLED"):
         state = open_state(settings.get("STATE_URL") or str(state_dir / "state.sqlite"))
@@ -106,20 +107,18 @@ def collect_report(stats: dict[str, Any], site_names: list[str], health: Any,
         finally:
             state.close()
     crawl = str(settings.get("ARCHIVE_CRAWL_NAME") or "crawl")
-    return build_report(stats, site_names, health, sources, crawl, uri.uri)
+    return build_report(stats, site_names, health, sources, crawl, output)
 
 
-def publish_report(report: dict[str, Any], settings: Settings) -> str | None:
+def publish_report(report: dict[str, Any], store: Store, state_dir: Path) -> str | None:
     """Publish the report as ``reports/<crawl>/<YYYY>/<MM>/<DD>/report-….json``; where it
     went, or None if it stays pending (the run then ends with a storage error)."""
     import json  # noqa: PLC0415
     import secrets  # noqa: PLC0415
     from datetime import UTC, datetime  # noqa: PLC0415
 
-    from pipelines.output import store_for  # noqa: PLC0415
     from pipelines.storage import Publisher, StorageError, relative_key  # noqa: PLC0415
 
-    _uri, store, state_dir = store_for(settings)
     now = datetime.now(UTC)
     name = f"report-{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}.json"
     try:
