@@ -5,10 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUTPUT ?= demo-archive
 
-.PHONY: help install test lint typecheck demo bench bench-extract bench-metadata bench-warc bench-storage bench-crawl clean
+.PHONY: help install test test-faults lint typecheck demo bench bench-extract bench-metadata bench-warc bench-storage bench-crawl clean
 
 help:
 	@echo "make test           lint, then the whole test suite (creates $(VENV) if missing)"
+	@echo "make test-faults    the long fault-injection trials (SIGKILL, S3 restarts, disk full)"
 	@echo "make demo           crawl the bundled sample news site into ./$(OUTPUT)"
 	@echo "make bench-extract  extraction quality and speed vs plain trafilatura"
 	@echo "make bench-metadata metadata accuracy per field vs plain trafilatura"
@@ -46,7 +47,11 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: lint typecheck $(PYWB_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not faults"
+
+# the long fault-injection trials (SIGKILL, S3 restarts, disk full); see README
+test-faults: $(STAMP) $(PYWB_STAMP)
+	$(BIN)/python -m pytest -m faults
 
 demo: $(STAMP)
 	$(BIN)/newsarchive demo --output $(OUTPUT)
