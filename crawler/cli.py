@@ -146,19 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("-s", "--set", dest="settings", type=_setting, action="append",
                          default=[], metavar="NAME=VALUE", help="override a setting")
 
-    wacz = sub.add_parser(
-        "wacz", help="package an archive's WARC files as a WACZ (ReplayWeb.page)",
-        description="Package the WARC files of an archive directory as a WACZ, with the "
-                    "archived articles listed as its pages.")
-    wacz.add_argument("archive", metavar="ARCHIVE", help="the archive directory (--output "
-                                                          "of crawl)")
-    wacz.add_argument("-o", "--output", required=True, metavar="FILE.wacz",
-                      help="the WACZ file to write")
-    wacz.add_argument("--crawl", metavar="NAME", help="only the WARCs of this crawl")
-    wacz.add_argument("--site", metavar="NAME", help="only this site's articles as pages")
-    wacz.add_argument("--title", help="the WACZ title (default: from the crawl)")
-
-    # -- reader commands (ls, articles, show, replay, catalog): crawler/readcmds.py --
+    # -- reader commands (ls, articles, show, wacz, replay, catalog): crawler/readcmds.py --
     from crawler.readcmds import add_reader_commands  # noqa: PLC0415
 
     add_reader_commands(sub)
@@ -323,26 +311,6 @@ def _extract(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
-def _wacz(args: argparse.Namespace) -> int:
-    from pipelines.wacz import WaczError, build_wacz  # noqa: PLC0415
-
-    archive = Path(args.archive)
-    if not archive.is_dir():
-        print(f"newsarchive: error: {archive}: not an archive directory", file=sys.stderr)
-        return exitcodes.CONFIG_ERROR
-    try:
-        result = build_wacz(archive, Path(args.output), crawl=args.crawl, site=args.site,
-                            title=args.title)
-    except WaczError as exc:
-        print(f"newsarchive: error: {exc}", file=sys.stderr)
-        return exitcodes.FAILED
-    except OSError as exc:
-        print(f"newsarchive: error: {args.output}: {exc}", file=sys.stderr)
-        return exitcodes.STORAGE_ERROR
-    print(f"wrote {result.path}: {result.warcs} WARC file(s), {result.pages} page(s)")
-    return exitcodes.OK
-
-
 def _check(args: argparse.Namespace) -> int:
     from crawler.run import project_settings  # noqa: PLC0415
 
@@ -384,8 +352,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _crawl(args, parser)
     if args.command == "demo":
         return _demo(args)
-    if args.command == "wacz":
-        return _wacz(args)
     if args.command == "check-output":
         return _check(args)
     if args.command == "publish":

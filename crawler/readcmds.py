@@ -1,4 +1,5 @@
-"""The researchers' commands: ``ls``, ``articles``, ``show``, ``replay``, ``catalog compact``.
+"""The researchers' commands: ``ls``, ``articles``, ``show``, ``wacz``, ``replay``,
+``catalog compact``.
 
 All but ``catalog compact`` are read-only: on S3 they call only ``ListObjectsV2`` and
 ``GetObject`` (``s3:ListBucket`` and ``s3:GetObject`` on the prefix are enough).
@@ -25,7 +26,7 @@ from crawler import exitcodes
 
 __all__ = ["READER_COMMANDS", "add_reader_commands", "run_reader_command"]
 
-READER_COMMANDS = frozenset({"ls", "articles", "show", "replay", "catalog"})
+READER_COMMANDS = frozenset({"ls", "articles", "show", "wacz", "replay", "catalog"})
 
 
 def _setting(value: str) -> tuple[str, str]:
@@ -69,6 +70,18 @@ def _dates(p: argparse.ArgumentParser, what: str) -> None:
                    help=f"{what} up to this time (a bare date: to the end of that day)")
 
 
+def _article_filters(p: argparse.ArgumentParser) -> None:
+    """The article filters of ``articles`` and ``wacz``."""
+    p.add_argument("--site", action="append", metavar="NAME", help="repeatable")
+    _dates(p, "articles published")
+    p.add_argument("--language", action="append", metavar="LANG",
+                   help="declared language; 'en' also matches 'en-GB' (repeatable)")
+    p.add_argument("--contains", action="append", metavar="TEXT",
+                   help="title or text contains TEXT, case-insensitive (repeatable: all "
+                        "must occur)")
+    p.add_argument("--url", help="only the article at this URL or canonical URL")
+
+
 def add_reader_commands(sub: Any) -> None:
     """Register the reader subcommands on the ``newsarchive`` subparsers."""
     ls = sub.add_parser(
@@ -87,14 +100,7 @@ def add_reader_commands(sub: Any) -> None:
         description="Stream the archive's articles that match every filter given. Dates "
                     "are the article's publication date, else its fetch time.")
     _common(articles)
-    articles.add_argument("--site", action="append", metavar="NAME", help="repeatable")
-    _dates(articles, "articles published")
-    articles.add_argument("--language", action="append", metavar="LANG",
-                          help="declared language; 'en' also matches 'en-GB' (repeatable)")
-    articles.add_argument("--contains", action="append", metavar="TEXT",
-                          help="title or text contains TEXT, case-insensitive (repeatable: "
-                               "all must occur)")
-    articles.add_argument("--url", help="only the article at this URL or canonical URL")
+    _article_filters(articles)
     articles.add_argument("--fields", type=_fields, metavar="F1,F2,…",
                           help="fields to output (default: all, see the README)")
     articles.add_argument("--format", choices=("jsonl", "csv", "parquet"), default="jsonl",
@@ -120,6 +126,21 @@ def add_reader_commands(sub: Any) -> None:
     mode.add_argument("--headers", action="store_true",
                       help="the archived response's status line and headers")
     mode.add_argument("--json", action="store_true", help="the article record as JSON")
+
+    wacz = sub.add_parser(
+        "wacz", help="package captures as a WACZ for ReplayWeb.page",
+        description="Package an archive (a directory or s3://BUCKET/PREFIX) as a WACZ, the "
+                    "archived articles listed as its pages. Without article filters: whole "
+                    "WARC files (all, or --crawl's). With any of --site, --since, --until, "
+                    "--language, --contains, --url: only the captures of the matching "
+                    "articles, each read by offset and length (a ranged GET on S3).")
+    _common(wacz)
+    wacz.add_argument("-o", "--output", required=True, metavar="FILE.wacz",
+                      help="the WACZ file to write")
+    _article_filters(wacz)
+    wacz.add_argument("--crawl", action="append", metavar="NAME",
+                      help="only the WARCs of this crawl (repeatable)")
+    wacz.add_argument("--title", help="the WACZ title (default: from the crawl or archive)")
 
     replay = sub.add_parser(
         "replay", help="replay the archive in pywb on 127.0.0.1",
@@ -194,8 +215,8 @@ def run_reader_command(args: argparse.Namespace) -> int:
     from pipelines.reader import CaptureNotFound  # noqa: PLC0415
     from pipelines.storage import StorageConfigError, StorageError  # noqa: PLC0415
 
-    handlers = {"ls": _ls, "articles": _articles, "show": _show, "replay": _replay,
-                "catalog": _catalog}
+    handlers = {"ls": _ls, "articles": _articles, "show": _show, "wacz": _wacz,
+                "replay": _replay, "catalog": _catalog}
     try:
         return handlers[args.command](args)
     except StorageConfigError as exc:
@@ -333,6 +354,31 @@ def _show(args: argparse.Namespace) -> int:
         str(article.get("text") or ""),
     ]
     print("\n".join(lines))
+    return exitcodes.OK
+
+
+# -- wacz ------------------------------------------------------------------------------
+
+
+def _wacz(args: argparse.Namespace) -> int:
+    from pipelines.reader import ArticleFilter  # noqa: PLC0415
+    from pipelines.wacz import WaczError, build_wacz  # noqa: PLC0415
+
+    archive = _archive(args)
+    where = ArticleFilter.build(site=args.site, since=args.since, until=args.until,
+                                language=args.language, contains=args.contains, url=args.url)
+    output = Path(args.output)
+    try:
+        result = build_wacz(archive, output, crawl=args.crawl, where=where, title=args.title)
+    except WaczError as exc:
+        return _error(f"error: {exc}", exitcodes.FAILED)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError) and exc.filename is None:
+            raise
+        return _error(f"error: {output}: {exc}", exitcodes.STORAGE_ERROR)
+    captures = f", {result.captures} capture(s)" if result.captures is not None else ""
+    print(f"wrote {result.path}: {result.warcs} WARC file(s){captures}, "
+          f"{result.pages} page(s)")
     return exitcodes.OK
 
 

@@ -382,6 +382,86 @@ def test_show_raw_reads_one_ranged_get(s3_environ: dict[str, Any],
     assert received < warc_size / 10
 
 
+# -- wacz ------------------------------------------------------------------------------
+
+
+def wacz_validate(path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "wacz", "validate", "-f", str(path)],
+                            capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Validation succeeded" in result.stdout
+
+
+def wacz_contents(path: Path) -> tuple[list[str], list[tuple[str, bytes]], list[str]]:
+    """(page URLs, (URL, payload) of each response record, WARC file names) of a WACZ."""
+    import io
+    import zipfile
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    with zipfile.ZipFile(path) as z:
+        _header, *pages = (json.loads(line)
+                           for line in z.read("pages/pages.jsonl").decode().splitlines())
+        captures: list[tuple[str, bytes]] = []
+        names = [n for n in z.namelist() if n.startswith("archive/")]
+        for name in names:
+            for record in ArchiveIterator(io.BytesIO(z.read(name))):
+                if record.rec_type in {"response", "revisit"}:
+                    url = str(record.rec_headers.get_header("WARC-Target-URI"))
+                    captures.append((url, record.content_stream().read()))
+    return sorted(p["url"] for p in pages), captures, sorted(Path(n).name for n in names)
+
+
+def test_wacz_of_selected_captures(target: Target, tmp_path: Path,
+                                   capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    records = target.records
+    days = sorted(article_day(r) for r in records)
+    middle = days[len(days) // 2][:10]
+    expected = _expected(records, site=SITE, since=middle)
+    assert 0 < len(expected) < len(records)
+    out = tmp_path / "selected.wacz"
+    with recorded_calls() as calls:
+        code, stdout, err = run(capsysbinary, "wacz", target.uri, "-o", str(out),
+                                "--site", SITE, "--since", middle)
+    assert code == 0, err
+    assert f"{len(expected)} capture(s), {len(expected)} page(s)" in stdout.decode()
+    wacz_validate(out)
+    pages, captures, _names = wacz_contents(out)
+    assert pages == expected
+    assert sorted(url for url, _body in captures) == expected  # only the selected captures
+    from pipelines.reader import Archive
+
+    archive = Archive(target.uri)
+    for url, body in captures[:3]:
+        assert body == archive.capture(url).body
+    if target.uri.startswith("s3://"):  # each record by a ranged GET, never a whole WARC
+        warc_gets = [p for op, p, _ in calls if op == "GetObject" and "/warc/" in p["Key"]]
+        assert len(warc_gets) == len(expected)
+        assert all(p.get("Range", "").startswith("bytes=") for p in warc_gets)
+    code, _out, err = run(capsysbinary, "wacz", target.uri, "-o", str(tmp_path / "x.wacz"),
+                          "--language", "ja")
+    assert code == 1 and "no captures match" in err
+    assert not (tmp_path / "x.wacz").exists()
+
+
+def test_wacz_of_whole_warcs(target: Target, tmp_path: Path,
+                             capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    from pipelines.reader import Archive
+
+    out = tmp_path / "all.wacz"
+    code, _stdout, err = run(capsysbinary, "wacz", target.uri, "-o", str(out),
+                             "--crawl", SITE)
+    assert code == 0, err
+    wacz_validate(out)
+    pages, captures, names = wacz_contents(out)
+    assert pages == sorted(r["url"] for r in target.records)
+    assert names == sorted(e.name for e in Archive(target.uri).files("warc"))
+    assert set(pages) < {url for url, _body in captures}  # whole WARCs: listings too
+    code, _out, err = run(capsysbinary, "wacz", target.uri, "-o", str(tmp_path / "x.wacz"),
+                          "--crawl", "nope")
+    assert code == 1 and "no WARC files of crawl nope" in err
+
+
 # -- read-only, catalog-driven access -----------------------------------------------------
 
 
