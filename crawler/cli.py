@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -324,7 +325,13 @@ def _check(args: argparse.Namespace) -> int:
 def _publish(args: argparse.Namespace) -> int:
     from crawler.run import project_settings  # noqa: PLC0415
     from pipelines.output import store_for  # noqa: PLC0415
-    from pipelines.storage import Publisher, StorageConfigError  # noqa: PLC0415
+    from pipelines.reader.catalog import (  # noqa: PLC0415
+        CatalogingStore,
+        crawl_of,
+        new_run_id,
+        write_run_manifest,
+    )
+    from pipelines.storage import Publisher, StorageConfigError, StorageError  # noqa: PLC0415
 
     overrides = {"ARCHIVE_STORE": args.output, **dict(args.settings)}
     if args.state:
@@ -335,10 +342,27 @@ def _publish(args: argparse.Namespace) -> int:
     except StorageConfigError as exc:
         print(f"newsarchive: config error: {exc}", file=sys.stderr)
         return exitcodes.CONFIG_ERROR
-    publisher = Publisher(store, state / "staging", cooldown=0)
+    # what it publishes goes in a catalog manifest of its own, as a crawl's run does
+    cataloging = CatalogingStore(store) if settings.getbool("CATALOG_ENABLED", True) \
+        else None
+    started = datetime.now(UTC)
+    publisher = Publisher(cataloging or store, state / "staging", cooldown=0)
     report = publisher.publish_pending()
     print(f"{uri.uri}: {len(report.published)} file(s) published, "
           f"{len(report.pending)} still pending, {len(report.lost)} lost")
+    if cataloging is not None and cataloging.entries:
+        try:
+            key, published = write_run_manifest(
+                publisher, crawl_of(report.published), new_run_id(started), started,
+                cataloging.entries)
+        except (StorageError, OSError) as exc:
+            print(f"newsarchive: storage error: can't write the catalog manifest: {exc}",
+                  file=sys.stderr)
+            return exitcodes.STORAGE_ERROR
+        print(f"catalog: {store.location(key)}" if published else
+              f"catalog: {key} stays pending")
+        if not published:
+            report.pending.append(key)
     if report.pending:
         print(f"newsarchive: storage error: {publisher.last_error}", file=sys.stderr)
         return exitcodes.STORAGE_ERROR
