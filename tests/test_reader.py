@@ -31,6 +31,7 @@ from tests.s3server import (  # noqa: F401 - s3server is a fixture
     ACCESS_KEY,
     REGION,
     SECRET_KEY,
+    CountingProxy,
     SeaweedS3,
     s3server,
 )
@@ -362,24 +363,46 @@ def test_show_raw_is_what_the_server_sent(target: Target, sample_site: Any,
     assert out == home
 
 
-def test_show_raw_reads_one_ranged_get(s3_environ: dict[str, Any],
+def test_show_raw_reads_one_ranged_get(s3_environ: dict[str, Any], s3server: SeaweedS3,  # noqa: F811
+                                       sample_site: Any,
                                        capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    """``show --raw`` on S3 transfers the record's bytes, not the WARC: counted on the
+    wire by a proxy in front of the server, and in the client's own calls."""
     record = read_articles_from(s3_environ)[3]
-    with recorded_calls() as calls:
+    with CountingProxy(s3server.ports["s3"]) as proxy, \
+            pytest.MonkeyPatch.context() as mp, recorded_calls() as calls:
+        mp.setenv("AWS_ENDPOINT_URL_S3", proxy.endpoint)
         code, out, err = run(capsysbinary, "show", s3_environ["uri"], record["url"], "--raw",
                              "--site", SITE)
-    assert code == 0, err and out
+    assert code == 0, err
+    with urllib.request.urlopen(record["url"], timeout=10) as response:  # noqa: S310
+        assert out == response.read()  # what the server sent
+    start, length = record["warc_offset"], record["warc_length"]
     warc_gets = [(params, size) for op, params, size in calls
                  if op == "GetObject" and "/warc/" in params["Key"]]
     assert len(warc_gets) == 1
-    params, received = warc_gets[0]
-    start, length = record["warc_offset"], record["warc_length"]
+    params, declared = warc_gets[0]
     assert params["Range"] == f"bytes={start}-{start + length - 1}"
-    assert received == length
+    assert declared == length
+    # on the wire: one GET of the WARC, its response the record plus HTTP headers
+    (on_wire,) = proxy.received("/warc/")
+    assert length < on_wire < length + 2048, (on_wire, length)
     client, bucket = s3_environ["client"], s3_environ["bucket"]
     warc_key = f"{PREFIX}/{params['Key'].split('/', 1)[1]}"
     warc_size = client.head_object(Bucket=bucket, Key=warc_key)["ContentLength"]
-    assert received < warc_size / 10
+    assert on_wire < warc_size / 10
+    # the counter can fail: a whole-object GET through the proxy shows the whole WARC
+    import boto3
+
+    with CountingProxy(s3server.ports["s3"]) as proxy:
+        whole = boto3.client("s3", endpoint_url=proxy.endpoint, region_name=REGION,
+                             aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+        body = whole.get_object(Bucket=bucket, Key=warc_key)["Body"].read()
+        whole.close()
+    assert body[start:start + length] == \
+        client.get_object(Bucket=bucket, Key=warc_key, Range=params["Range"])["Body"].read()
+    (on_wire,) = proxy.received("/warc/")
+    assert on_wire > warc_size
 
 
 # -- wacz ------------------------------------------------------------------------------
