@@ -7,6 +7,7 @@ module or conftest. SigV4 is checked against ``ACCESS_KEY`` / ``SECRET_KEY``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -65,9 +66,13 @@ def _free_ports(count: int) -> list[int]:
 class SeaweedS3:
     """One ``weed mini`` process with its own data directory, ports and TMPDIR."""
 
-    def __init__(self, weed: str, base_dir: Path) -> None:
+    def __init__(self, weed: str, base_dir: Path,
+                 identities: list[dict[str, Any]] | None = None) -> None:
         self.weed = weed
         self.base_dir = base_dir
+        # extra S3 identities (``-s3.config``) beside the admin one of the test credentials:
+        # ``{"name", "credentials": [{"accessKey", "secretKey"}], "actions": [...]}``
+        self.identities = identities
         self.data_dir = base_dir / "data"
         self.tmp_dir = base_dir / "tmp"
         self.ports = dict(zip(_COMPONENTS, _free_ports(len(_COMPONENTS)), strict=True))
@@ -100,6 +105,12 @@ class SeaweedS3:
             f"-admin.port={p['admin']}", "-webdav=false", "-admin.ui=false",
             "-s3.port.iceberg=0", "-s3.port.lance=0",
         ]
+        if self.identities is not None:
+            admin = {"name": "admin", "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                     "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}]}
+            config = self.base_dir / "s3.json"
+            config.write_text(json.dumps({"identities": [admin, *self.identities]}))
+            args.append(f"-s3.config={config}")
         env = {**os.environ, "TMPDIR": str(self.tmp_dir), "AWS_ACCESS_KEY_ID": ACCESS_KEY,
                "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
         self._log = (self.base_dir / "weed.log").open("ab")

