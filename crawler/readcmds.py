@@ -284,23 +284,40 @@ def _limited(records: Iterator[Any], limit: int | None) -> Iterator[Any]:
 
 
 def _articles(args: argparse.Namespace) -> int:
-    from pipelines.reader.formats import write_csv, write_jsonl, write_parquet  # noqa: PLC0415
+    from pipelines.reader import ArticleFilter  # noqa: PLC0415
+    from pipelines.reader.formats import (  # noqa: PLC0415
+        write_csv,
+        write_jsonl,
+        write_lines,
+        write_parquet,
+    )
 
     if args.format == "parquet" and not args.output:
         return _error("--format parquet needs -o FILE", exitcodes.CONFIG_ERROR)
     archive = _archive(args)
-    records = _limited(archive.articles(site=args.site, since=args.since, until=args.until,
-                                        language=args.language, contains=args.contains,
-                                        url=args.url), args.limit)
+    where = ArticleFilter.build(site=args.site, since=args.since, until=args.until,
+                                language=args.language, contains=args.contains, url=args.url)
+    records: Iterator[Any]
+    if args.format == "jsonl" and not args.fields:
+        # every field: the stored lines as they are (parsed only to filter)
+        records = _limited(archive.article_lines(where=where), args.limit)
+    else:
+        records = _limited(archive.articles(where=where), args.limit)
     if args.format == "parquet":
         count = write_parquet(records, Path(args.output), fields=args.fields)
     else:
-        writer = write_csv if args.format == "csv" else write_jsonl
+        def write(out: IO[str]) -> int:
+            if args.format == "csv":
+                return write_csv(records, out, args.fields)
+            if args.fields:
+                return write_jsonl(records, out, args.fields)
+            return write_lines(records, out)
+
         if args.output:
             with Path(args.output).open("w", encoding="utf-8", newline="") as out:
-                count = writer(records, out, args.fields)
+                count = write(out)
         else:
-            count = writer(records, sys.stdout, args.fields)
+            count = write(sys.stdout)
             sys.stdout.flush()
     if args.output:
         print(f"wrote {count} article(s) to {args.output}", file=sys.stderr)

@@ -287,6 +287,13 @@ def test_articles_fields_and_csv(local: Path, tmp_path: Path,
         assert set(row) == {"url", "authors", "word_count"}
         assert json.loads(row["authors"]) == records[row["url"]]["authors"]
         assert int(row["word_count"]) == records[row["url"]]["word_count"]
+    # jsonl with every field: the stored lines, verbatim
+    stored = [line for path in sorted(local.glob("articles/**/*.jsonl.gz"))
+              for line in gzip.decompress(path.read_bytes()).splitlines()]
+    code, out, _err = run(capsysbinary, "articles", str(local))
+    assert code == 0 and sorted(out.splitlines()) == sorted(stored)
+    code, out, _err = run(capsysbinary, "articles", str(local), "--limit", "3")
+    assert out.splitlines() == stored[:3]
     with pytest.raises(SystemExit) as exit_info:
         run(capsysbinary, "articles", str(local), "--fields", "url,Bad-Name")
     assert exit_info.value.code == 2

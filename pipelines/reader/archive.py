@@ -129,6 +129,11 @@ class ArticleFilter:
                 return False
         return True
 
+    def filters_records(self) -> bool:
+        """True if records must be read to decide (anything but all of them)."""
+        return bool(self.sites is not None or self.since or self.until or self.languages
+                    or self.contains or self.url is not None)
+
     def matches(self, record: dict[str, Any]) -> bool:
         if self.url is not None and self.url not in (record.get("url"),
                                                      record.get("canonical_url")):
@@ -328,24 +333,50 @@ class Archive:
         selected = where or ArticleFilter.build(site=site, since=since, until=until,
                                                 language=language, contains=contains,
                                                 url=url)
+        for _line, record in self._matching(selected, parse=True):
+            article = Article(record)
+            article._archive = self
+            yield article
+
+    def article_lines(self, *, where: ArticleFilter | None = None, **filters: Any,
+                      ) -> Iterator[str]:
+        """The matching articles as their stored JSON lines (no newline), verbatim: what
+        ``articles --format jsonl`` prints. Without a filter no line is even parsed."""
+        selected = where or ArticleFilter.build(**filters)
+        for line, _record in self._matching(selected, parse=selected.filters_records()):
+            yield line
+
+    def _matching(self, selected: ArticleFilter, *, parse: bool,
+                  ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(stored line, record)`` of the matching articles; without ``parse`` (only
+        when ``selected`` filters nothing) the record is left empty."""
+        # a URL is in the line as JSON writes it (our writer: ensure_ascii off); skip
+        # the lines that can't hold it before parsing them
+        needles = ({json.dumps(selected.url, ensure_ascii=False)[1:-1],
+                    json.dumps(selected.url)[1:-1]} if selected.url is not None else None)
         for entry in self.files("articles", group=selected.sites):
             if not selected.file_may_match(entry):
                 continue
-            for record in self._records(entry.key):
+            for line in self._lines(entry.key):
+                if needles is not None and not any(n in line for n in needles):
+                    continue
+                if not parse:
+                    yield line, {}
+                    continue
+                record = json.loads(line)
                 if selected.matches(record):
-                    article = Article(record)
-                    article._archive = self
-                    yield article
+                    yield line, record
 
-    def _records(self, key: str) -> Iterator[dict[str, Any]]:
+    def _lines(self, key: str) -> Iterator[str]:
         try:
             raw = self.source.open(key)
         except NotFound:
             return
         with raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
-            for line in lines:
+            for text in lines:
+                line = text.rstrip("\r\n")
                 if line.strip():
-                    yield json.loads(line)
+                    yield line
 
     def versions(self, url: str, *, site: str | Iterable[str] | None = None,
                  ) -> list[Article]:
