@@ -187,13 +187,33 @@ def _selected_warc(archive: Archive, work: Path, pages: IO[str], where: ArticleF
 # -- the WACZ ------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _py_wacz() -> Iterator[Any]:
+    """py-wacz's ``main``, with its global change to cdxj-indexer undone afterwards.
+
+    Importing ``wacz.waczindexer`` appends ``warcinfo`` to
+    ``CDXJIndexer.DEFAULT_RECORDS``, the list our own CDXJ sidecars are built with
+    (:func:`pipelines.warc.index_warc`): in a process that also crawls or indexes, every
+    later sidecar would list warcinfo records. py-wacz gets its list while it runs.
+    """
+    from cdxj_indexer.main import CDXJIndexer  # noqa: PLC0415
+    from wacz.main import main  # noqa: PLC0415
+
+    records = CDXJIndexer.DEFAULT_RECORDS
+    if "warcinfo" not in records:
+        records.append("warcinfo")
+    try:
+        yield main
+    finally:
+        while "warcinfo" in records:
+            records.remove("warcinfo")
+
+
 def build_wacz(archive: Archive | str | Path, output: Path, *,
                crawl: str | Iterable[str] | None = None, where: ArticleFilter | None = None,
                title: str | None = None) -> WaczResult:
     """Write ``output`` (a ``.wacz``) from ``archive``: whole WARCs (of ``crawl``), or
     with an article filter ``where`` only the matching articles' captures."""
-    from wacz.main import main as wacz_main  # noqa: PLC0415
-
     from pipelines.reader import Archive  # noqa: PLC0415
 
     if not isinstance(archive, Archive):
@@ -219,7 +239,8 @@ def build_wacz(archive: Archive | str | Path, output: Path, *,
         default_title = f"newsarchive: {', '.join(sorted(crawls)) if crawls else archive.uri}"
         args = ["create", "-o", str(output), "-p", str(pages), "--title",
                 title or default_title, *map(str, warcs)]
-        with contextlib.redirect_stdout(_LogWriter()):  # py-wacz prints progress
+        # py-wacz prints progress
+        with _py_wacz() as wacz_main, contextlib.redirect_stdout(_LogWriter()):
             status = wacz_main(args)
     if status not in (0, None) or not output.is_file():
         raise WaczError(f"wacz create failed with status {status} for {output}")

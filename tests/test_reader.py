@@ -488,6 +488,11 @@ def test_wacz_of_whole_warcs(target: Target, tmp_path: Path,
     assert pages == sorted(r["url"] for r in target.records)
     assert names == sorted(e.name for e in Archive(target.uri).files("warc"))
     assert set(pages) < {url for url, _body in captures}  # whole WARCs: listings too
+    # py-wacz's import-time change to cdxj-indexer's defaults is undone: the crawl's own
+    # CDXJ sidecars, made in the same process, still leave warcinfo records out
+    from cdxj_indexer.main import CDXJIndexer
+
+    assert "warcinfo" not in CDXJIndexer.DEFAULT_RECORDS
     code, _out, err = run(capsysbinary, "wacz", target.uri, "-o", str(tmp_path / "x.wacz"),
                           "--crawl", "nope")
     assert code == 1 and "no WARC files of crawl nope" in err
