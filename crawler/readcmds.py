@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from crawler import exitcodes
 
-__all__ = ["READER_COMMANDS", "add_reader_commands", "run_reader_command"]
+__all__ = ["READER_COMMANDS", "ReaderSettings", "add_reader_commands", "run_reader_command"]
 
 READER_COMMANDS = frozenset({"ls", "articles", "show", "wacz", "replay", "catalog"})
 
@@ -180,10 +180,44 @@ def _settings(args: argparse.Namespace) -> Any:
     return project_settings({"ARCHIVE_STORE": args.archive, **dict(args.settings)})
 
 
+class ReaderSettings:
+    """The few settings a reader uses (the S3 options), read as Scrapy reads them but
+    without importing Scrapy, which would double a reader's start-up: the project's
+    settings module (``$SCRAPY_SETTINGS_MODULE``, else ``crawler.settings``) under the
+    ``-s NAME=VALUE`` overrides."""
+
+    def __init__(self, overrides: dict[str, Any]) -> None:
+        import importlib  # noqa: PLC0415
+
+        module = importlib.import_module(os.environ.get("SCRAPY_SETTINGS_MODULE")
+                                         or "crawler.settings")
+        self.values = {name: getattr(module, name) for name in dir(module) if name.isupper()}
+        self.values.update(overrides)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.values.get(name, default)
+
+    def getint(self, name: str, default: int = 0) -> int:
+        return int(self.get(name, default))
+
+    def getbool(self, name: str, default: bool = False) -> bool:
+        value = self.get(name, default)
+        try:
+            return bool(int(value))
+        except ValueError:
+            if value in ("True", "true"):
+                return True
+            if value in ("False", "false"):
+                return False
+            msg = (f"{name}: supported values for a boolean setting are 0/1, True/False, "
+                   f"'0'/'1', 'True'/'False' and 'true'/'false', not {value!r}")
+            raise ValueError(msg) from None
+
+
 def _archive(args: argparse.Namespace) -> Any:
-    from pipelines.output import s3_options  # noqa: PLC0415
     from pipelines.reader import Archive  # noqa: PLC0415
-    from pipelines.storage import parse_uri  # noqa: PLC0415
+    from pipelines.storage import StorageConfigError, parse_uri  # noqa: PLC0415
+    from pipelines.storage.options import s3_options  # noqa: PLC0415
 
     uri = parse_uri(args.archive)
     if not uri.is_s3:
@@ -192,7 +226,11 @@ def _archive(args: argparse.Namespace) -> Any:
             msg = f"{args.archive}: not an archive directory"
             raise FileNotFoundError(msg)
         return Archive(uri.path)
-    return Archive(args.archive, options=s3_options(_settings(args)))
+    try:
+        options = s3_options(ReaderSettings(dict(args.settings)))
+    except ValueError as exc:
+        raise StorageConfigError(str(exc)) from None
+    return Archive(args.archive, options=options)
 
 
 def _size(n: float) -> str:
