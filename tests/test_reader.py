@@ -653,6 +653,41 @@ def test_readers_write_nothing_to_a_directory(local: Path, tmp_path: Path,
     assert tree_state(local) == before
 
 
+def test_reader_settings_on_the_command_line(s3_environ: dict[str, Any],
+                                             capsysbinary: pytest.CaptureFixture[bytes],
+                                             ) -> None:
+    """``-s AWS_ENDPOINT_URL=…`` reaches the reader (read without Scrapy's settings);
+    a bad value is a config error."""
+    endpoint = s3_environ["env"]["AWS_ENDPOINT_URL_S3"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("AWS_ENDPOINT_URL_S3")
+        code, out, err = run(capsysbinary, "ls", s3_environ["uri"], "--json",
+                             "-s", f"AWS_ENDPOINT_URL={endpoint}", "-s", "AWS_USE_SSL=False")
+        assert code == 0, err
+        assert json.loads(out)["catalog"] is True
+        code, _out, err = run(capsysbinary, "ls", s3_environ["uri"],
+                              "-s", f"AWS_ENDPOINT_URL={endpoint}", "-s", "AWS_USE_SSL=maybe")
+        assert code == 2 and "AWS_USE_SSL" in err
+
+
+def test_readers_start_without_scrapy(local: Path) -> None:
+    """Scrapy (a second of imports) is for crawling: ``show --raw`` and ``articles`` don't
+    load it."""
+    url = read_articles(local)[0]["url"]
+    code = ("import sys, contextlib, io\n"
+            "from crawler.cli import main\n"
+            "with contextlib.redirect_stdout(io.TextIOWrapper(io.BytesIO())):\n"
+            f"    assert main(['articles', {str(local)!r}, '--site', {SITE!r}]) == 0\n"
+            f"    assert main(['show', {str(local)!r}, {url!r}, '--raw']) == 0\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('scrapy', 'twisted', 'cdxj_indexer')))\n")
+    env = {k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 # -- compaction and archives without a catalog -------------------------------------------
 
 
