@@ -564,6 +564,13 @@ def test_disk_budget_stops_the_crawl_then_next_run_publishes(own_s3: SeaweedS3, 
         local = download(client, bucket, tmp_path / "downloaded")
         records = assert_complete_archive(local)
         assert len(records) == written  # the second run found no article
+        # the second run's catalog manifest lists what it published for the first one
+        from pipelines.reader import Archive
+
+        catalogued = {e.key for e in Archive(uri, client=client).files()}
+        assert catalogued == {p.relative_to(local).as_posix()
+                              for kind in ("articles", "warc", "cdxj")
+                              for p in local.glob(f"{kind}/*/*/*/*/*")}
     finally:
         client.close()
 
