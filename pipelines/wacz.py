@@ -64,9 +64,7 @@ class _LogWriter:
 
 def has_article_filter(where: ArticleFilter | None) -> bool:
     """True if ``where`` selects articles (anything but "all of them")."""
-    return where is not None and bool(
-        where.sites is not None or where.since or where.until or where.languages
-        or where.contains or where.url)
+    return where is not None and where.filters_records()
 
 
 def _warc_ts(value: str | None) -> str | None:
