@@ -23,7 +23,7 @@ def test_bench_archive_is_readable_through_its_catalog(tmp_path: Path) -> None:
     for page in sorted((DATA_DIR / "html").glob("*.html.gz"))[:6]:
         shutil.copy(page, data / "html")
     described = build_archive(tmp_path / "bench", 24, sites=3, data_dir=data,
-                              articles_max_size=5_000)
+                              articles_max_size=1)  # a file per article
     assert described["templates"] == 6
     archive = Archive(tmp_path / "bench" / "archive")
     assert archive.catalog is not None and len(archive.runs()) == 1
