@@ -141,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     publish = sub.add_parser(
         "publish", help="publish files left pending by earlier runs",
-        description="Upload (or move) the files earlier runs could not publish, in order.")
+        description="Upload (or move) the files earlier runs could not publish, in order, "
+                    "then a catalog manifest listing them (so readers find them).")
     publish.add_argument("-o", "--output", required=True, metavar="DIR|s3://BUCKET/PREFIX")
     publish.add_argument("--state", metavar="DIR", help="state and staging directory")
     publish.add_argument("-s", "--set", dest="settings", type=_setting, action="append",
