@@ -23,6 +23,7 @@ import json
 import logging
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -149,16 +150,30 @@ def _selected_articles(archive: Archive, where: ArticleFilter, crawls: set[str] 
                        "WARC_ENABLED off?): not in the WACZ", skipped)
 
 
+def _revisit_headers(member: bytes) -> list[tuple[str, str]] | None:
+    """The WARC headers of a gzipped record if it is a ``revisit``, else None (only its
+    first few kB are decompressed)."""
+    head = zlib.decompressobj(31).decompress(member, 16384)
+    block = head.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    lines = block.split("\r\n")[1:]  # after "WARC/1.1"
+    headers = [(name.strip(), value.strip())
+               for name, sep, value in (line.partition(":") for line in lines) if sep]
+    kind = next((v for n, v in headers if n.lower() == "warc-type"), None)
+    return headers if kind == "revisit" else None
+
+
 def _selected_warc(archive: Archive, work: Path, pages: IO[str], where: ArticleFilter,
                    crawls: set[str] | None) -> tuple[list[Path], int]:
     """One WARC holding the matching articles' response records (each one ranged read,
-    copied as is), and the number of pages written."""
+    copied as is; a revisit with the response it refers to), and the number of pages
+    written."""
     from warcio.warcwriter import WARCWriter  # noqa: PLC0415
 
     stamp = datetime.now(UTC)
     name = f"newsarchive-selected-{stamp:%Y%m%d%H%M%S%f}.warc.gz"
     path = work / name
     count = 0
+    originals: set[tuple[str, int, int]] = set()  # revisits' responses copied so far
     with path.open("wb") as out:
         writer = WARCWriter(out, gzip=True)
         writer.write_record(writer.create_warcinfo_record(name, {
@@ -174,6 +189,15 @@ def _selected_warc(archive: Archive, work: Path, pages: IO[str], where: ArticleF
                        f"{offset}+{length} (for {article.get('url')})")
                 raise WaczError(msg)
             out.write(data)
+            revisit = _revisit_headers(data)
+            if revisit is not None:  # the payload is in an earlier response: add it too
+                original = archive.revisit_original(revisit)
+                if original is None:
+                    logger.warning("%s: the response its revisit record refers to is not "
+                                   "in %s", article.get("url"), archive.uri)
+                elif original not in originals:
+                    originals.add(original)
+                    out.write(archive.source.read_range(*original))
             pages.write(json.dumps(_page(article), ensure_ascii=False) + "\n")
             count += 1
     if not count:

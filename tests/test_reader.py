@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from crawler.cli import main as cli_main
-from tests.conftest import REPO, read_articles
+from tests.conftest import REPO, read_articles, run_cli, start_server, stop_server
 from tests.s3server import (  # noqa: F401 - s3server is a fixture
     ACCESS_KEY,
     REGION,
@@ -496,6 +496,54 @@ def test_wacz_of_whole_warcs(target: Target, tmp_path: Path,
     code, _out, err = run(capsysbinary, "wacz", target.uri, "-o", str(tmp_path / "x.wacz"),
                           "--crawl", "nope")
     assert code == 1 and "no WARC files of crawl nope" in err
+
+
+def test_article_stored_as_a_revisit(tmp_path: Path,
+                                     capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    """The same article bytes at two URLs: the second capture is a revisit record (WARC
+    dedup). ``show --raw`` still prints the page, and a WACZ of it carries the response
+    the revisit refers to."""
+    from crawler.sample_site import SITE_ROOT
+    from pipelines.reader import Archive
+
+    root = tmp_path / "site"
+    shutil.copytree(SITE_ROOT, root)
+    page = root / "science" / "2026" / "11" / "14" / "doctors-flu-shots-migrants.html"
+    html = "".join(line for line in page.read_text(encoding="utf-8").splitlines(True)
+                   if 'rel="canonical"' not in line and 'property="og:url"' not in line)
+    page.write_text(html, encoding="utf-8")  # each copy is its own canonical URL
+    twin = page.with_name("doctors-flu-shots-migrants-2.html")
+    twin.write_text(html, encoding="utf-8")
+    server = start_server(root)
+    try:
+        base = server.base_url
+        urls = [f"{base}/{p.relative_to(root).as_posix()}" for p in (page, twin)]
+        out = tmp_path / "archive"
+        result = run_cli("crawl", "--urls-file", "-", "-o", str(out),
+                         input_text="\n".join(urls) + "\n")
+        assert result.returncode == 0, result.stderr
+        with urllib.request.urlopen(urls[1], timeout=10) as response:  # noqa: S310
+            sent = response.read()
+    finally:
+        stop_server(server)
+    archive = Archive(out)
+    records = {r["url"]: r for r in read_articles(out)}
+    assert set(records) == set(urls)
+    kinds = {url: archive.read_record(archive.warc_key(r["warc_file"]), r["warc_offset"],
+                                      r["warc_length"], resolve=False).record_type
+             for url, r in records.items()}
+    assert sorted(kinds.values()) == ["response", "revisit"]
+    (revisited,) = [url for url, kind in kinds.items() if kind == "revisit"]
+    code, out_bytes, err = run(capsysbinary, "show", str(out), revisited, "--raw")
+    assert code == 0, err
+    assert out_bytes == sent
+    wacz = tmp_path / "one.wacz"
+    code, _out, err = run(capsysbinary, "wacz", str(out), "--url", revisited, "-o", str(wacz))
+    assert code == 0, err
+    wacz_validate(wacz)
+    pages, captures, _names = wacz_contents(wacz)
+    assert pages == [revisited]
+    assert sorted(url for url, _body in captures) == sorted(urls)  # revisit + its original
 
 
 # -- read-only, catalog-driven access -----------------------------------------------------
