@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -140,25 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     publish = sub.add_parser(
         "publish", help="publish files left pending by earlier runs",
-        description="Upload (or move) the files earlier runs could not publish, in order.")
+        description="Upload (or move) the files earlier runs could not publish, in order, "
+                    "then a catalog manifest listing them (so readers find them).")
     publish.add_argument("-o", "--output", required=True, metavar="DIR|s3://BUCKET/PREFIX")
     publish.add_argument("--state", metavar="DIR", help="state and staging directory")
     publish.add_argument("-s", "--set", dest="settings", type=_setting, action="append",
                          default=[], metavar="NAME=VALUE", help="override a setting")
 
-    wacz = sub.add_parser(
-        "wacz", help="package an archive's WARC files as a WACZ (ReplayWeb.page)",
-        description="Package the WARC files of an archive directory as a WACZ, with the "
-                    "archived articles listed as its pages.")
-    wacz.add_argument("archive", metavar="ARCHIVE", help="the archive directory (--output "
-                                                          "of crawl)")
-    wacz.add_argument("-o", "--output", required=True, metavar="FILE.wacz",
-                      help="the WACZ file to write")
-    wacz.add_argument("--crawl", metavar="NAME", help="only the WARCs of this crawl")
-    wacz.add_argument("--site", metavar="NAME", help="only this site's articles as pages")
-    wacz.add_argument("--title", help="the WACZ title (default: from the crawl)")
-
-    # -- reader commands (ls, articles, show, replay, catalog): crawler/readcmds.py --
+    # -- reader commands (ls, articles, show, wacz, replay, catalog): crawler/readcmds.py --
     from crawler.readcmds import add_reader_commands  # noqa: PLC0415
 
     add_reader_commands(sub)
@@ -323,26 +313,6 @@ def _extract(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
-def _wacz(args: argparse.Namespace) -> int:
-    from pipelines.wacz import WaczError, build_wacz  # noqa: PLC0415
-
-    archive = Path(args.archive)
-    if not archive.is_dir():
-        print(f"newsarchive: error: {archive}: not an archive directory", file=sys.stderr)
-        return exitcodes.CONFIG_ERROR
-    try:
-        result = build_wacz(archive, Path(args.output), crawl=args.crawl, site=args.site,
-                            title=args.title)
-    except WaczError as exc:
-        print(f"newsarchive: error: {exc}", file=sys.stderr)
-        return exitcodes.FAILED
-    except OSError as exc:
-        print(f"newsarchive: error: {args.output}: {exc}", file=sys.stderr)
-        return exitcodes.STORAGE_ERROR
-    print(f"wrote {result.path}: {result.warcs} WARC file(s), {result.pages} page(s)")
-    return exitcodes.OK
-
-
 def _check(args: argparse.Namespace) -> int:
     from crawler.run import project_settings  # noqa: PLC0415
 
@@ -356,7 +326,13 @@ def _check(args: argparse.Namespace) -> int:
 def _publish(args: argparse.Namespace) -> int:
     from crawler.run import project_settings  # noqa: PLC0415
     from pipelines.output import store_for  # noqa: PLC0415
-    from pipelines.storage import Publisher, StorageConfigError  # noqa: PLC0415
+    from pipelines.reader.catalog import (  # noqa: PLC0415
+        CatalogingStore,
+        crawl_of,
+        new_run_id,
+        write_run_manifest,
+    )
+    from pipelines.storage import Publisher, StorageConfigError, StorageError  # noqa: PLC0415
 
     overrides = {"ARCHIVE_STORE": args.output, **dict(args.settings)}
     if args.state:
@@ -367,10 +343,27 @@ def _publish(args: argparse.Namespace) -> int:
     except StorageConfigError as exc:
         print(f"newsarchive: config error: {exc}", file=sys.stderr)
         return exitcodes.CONFIG_ERROR
-    publisher = Publisher(store, state / "staging", cooldown=0)
+    # what it publishes goes in a catalog manifest of its own, as a crawl's run does
+    cataloging = CatalogingStore(store) if settings.getbool("CATALOG_ENABLED", True) \
+        else None
+    started = datetime.now(UTC)
+    publisher = Publisher(cataloging or store, state / "staging", cooldown=0)
     report = publisher.publish_pending()
     print(f"{uri.uri}: {len(report.published)} file(s) published, "
           f"{len(report.pending)} still pending, {len(report.lost)} lost")
+    if cataloging is not None and cataloging.entries:
+        try:
+            key, published = write_run_manifest(
+                publisher, crawl_of(report.published), new_run_id(started), started,
+                cataloging.entries)
+        except (StorageError, OSError) as exc:
+            print(f"newsarchive: storage error: can't write the catalog manifest: {exc}",
+                  file=sys.stderr)
+            return exitcodes.STORAGE_ERROR
+        print(f"catalog: {store.location(key)}" if published else
+              f"catalog: {key} stays pending")
+        if not published:
+            report.pending.append(key)
     if report.pending:
         print(f"newsarchive: storage error: {publisher.last_error}", file=sys.stderr)
         return exitcodes.STORAGE_ERROR
@@ -384,8 +377,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _crawl(args, parser)
     if args.command == "demo":
         return _demo(args)
-    if args.command == "wacz":
-        return _wacz(args)
     if args.command == "check-output":
         return _check(args)
     if args.command == "publish":

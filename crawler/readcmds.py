@@ -1,4 +1,5 @@
-"""The researchers' commands: ``ls``, ``articles``, ``show``, ``replay``, ``catalog compact``.
+"""The researchers' commands: ``ls``, ``articles``, ``show``, ``wacz``, ``replay``,
+``catalog compact``.
 
 All but ``catalog compact`` are read-only: on S3 they call only ``ListObjectsV2`` and
 ``GetObject`` (``s3:ListBucket`` and ``s3:GetObject`` on the prefix are enough).
@@ -23,9 +24,9 @@ from typing import IO, Any
 
 from crawler import exitcodes
 
-__all__ = ["READER_COMMANDS", "add_reader_commands", "run_reader_command"]
+__all__ = ["READER_COMMANDS", "ReaderSettings", "add_reader_commands", "run_reader_command"]
 
-READER_COMMANDS = frozenset({"ls", "articles", "show", "replay", "catalog"})
+READER_COMMANDS = frozenset({"ls", "articles", "show", "wacz", "replay", "catalog"})
 
 
 def _setting(value: str) -> tuple[str, str]:
@@ -69,6 +70,18 @@ def _dates(p: argparse.ArgumentParser, what: str) -> None:
                    help=f"{what} up to this time (a bare date: to the end of that day)")
 
 
+def _article_filters(p: argparse.ArgumentParser) -> None:
+    """The article filters of ``articles`` and ``wacz``."""
+    p.add_argument("--site", action="append", metavar="NAME", help="repeatable")
+    _dates(p, "articles published")
+    p.add_argument("--language", action="append", metavar="LANG",
+                   help="declared language; 'en' also matches 'en-GB' (repeatable)")
+    p.add_argument("--contains", action="append", metavar="TEXT",
+                   help="title or text contains TEXT, case-insensitive (repeatable: all "
+                        "must occur)")
+    p.add_argument("--url", help="only the article at this URL or canonical URL")
+
+
 def add_reader_commands(sub: Any) -> None:
     """Register the reader subcommands on the ``newsarchive`` subparsers."""
     ls = sub.add_parser(
@@ -87,14 +100,7 @@ def add_reader_commands(sub: Any) -> None:
         description="Stream the archive's articles that match every filter given. Dates "
                     "are the article's publication date, else its fetch time.")
     _common(articles)
-    articles.add_argument("--site", action="append", metavar="NAME", help="repeatable")
-    _dates(articles, "articles published")
-    articles.add_argument("--language", action="append", metavar="LANG",
-                          help="declared language; 'en' also matches 'en-GB' (repeatable)")
-    articles.add_argument("--contains", action="append", metavar="TEXT",
-                          help="title or text contains TEXT, case-insensitive (repeatable: "
-                               "all must occur)")
-    articles.add_argument("--url", help="only the article at this URL or canonical URL")
+    _article_filters(articles)
     articles.add_argument("--fields", type=_fields, metavar="F1,F2,…",
                           help="fields to output (default: all, see the README)")
     articles.add_argument("--format", choices=("jsonl", "csv", "parquet"), default="jsonl",
@@ -120,6 +126,21 @@ def add_reader_commands(sub: Any) -> None:
     mode.add_argument("--headers", action="store_true",
                       help="the archived response's status line and headers")
     mode.add_argument("--json", action="store_true", help="the article record as JSON")
+
+    wacz = sub.add_parser(
+        "wacz", help="package captures as a WACZ for ReplayWeb.page",
+        description="Package an archive (a directory or s3://BUCKET/PREFIX) as a WACZ, the "
+                    "archived articles listed as its pages. Without article filters: whole "
+                    "WARC files (all, or --crawl's). With any of --site, --since, --until, "
+                    "--language, --contains, --url: only the captures of the matching "
+                    "articles, each read by offset and length (a ranged GET on S3).")
+    _common(wacz)
+    wacz.add_argument("-o", "--output", required=True, metavar="FILE.wacz",
+                      help="the WACZ file to write")
+    _article_filters(wacz)
+    wacz.add_argument("--crawl", action="append", metavar="NAME",
+                      help="only the WARCs of this crawl (repeatable)")
+    wacz.add_argument("--title", help="the WACZ title (default: from the crawl or archive)")
 
     replay = sub.add_parser(
         "replay", help="replay the archive in pywb on 127.0.0.1",
@@ -159,10 +180,44 @@ def _settings(args: argparse.Namespace) -> Any:
     return project_settings({"ARCHIVE_STORE": args.archive, **dict(args.settings)})
 
 
+class ReaderSettings:
+    """The few settings a reader uses (the S3 options), read as Scrapy reads them but
+    without importing Scrapy, which would double a reader's start-up: the project's
+    settings module (``$SCRAPY_SETTINGS_MODULE``, else ``crawler.settings``) under the
+    ``-s NAME=VALUE`` overrides."""
+
+    def __init__(self, overrides: dict[str, Any]) -> None:
+        import importlib  # noqa: PLC0415
+
+        module = importlib.import_module(os.environ.get("SCRAPY_SETTINGS_MODULE")
+                                         or "crawler.settings")
+        self.values = {name: getattr(module, name) for name in dir(module) if name.isupper()}
+        self.values.update(overrides)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.values.get(name, default)
+
+    def getint(self, name: str, default: int = 0) -> int:
+        return int(self.get(name, default))
+
+    def getbool(self, name: str, default: bool = False) -> bool:
+        value = self.get(name, default)
+        try:
+            return bool(int(value))
+        except ValueError:
+            if value in ("True", "true"):
+                return True
+            if value in ("False", "false"):
+                return False
+            msg = (f"{name}: supported values for a boolean setting are 0/1, True/False, "
+                   f"'0'/'1', 'True'/'False' and 'true'/'false', not {value!r}")
+            raise ValueError(msg) from None
+
+
 def _archive(args: argparse.Namespace) -> Any:
-    from pipelines.output import s3_options  # noqa: PLC0415
     from pipelines.reader import Archive  # noqa: PLC0415
-    from pipelines.storage import parse_uri  # noqa: PLC0415
+    from pipelines.storage import StorageConfigError, parse_uri  # noqa: PLC0415
+    from pipelines.storage.options import s3_options  # noqa: PLC0415
 
     uri = parse_uri(args.archive)
     if not uri.is_s3:
@@ -171,7 +226,11 @@ def _archive(args: argparse.Namespace) -> Any:
             msg = f"{args.archive}: not an archive directory"
             raise FileNotFoundError(msg)
         return Archive(uri.path)
-    return Archive(args.archive, options=s3_options(_settings(args)))
+    try:
+        options = s3_options(ReaderSettings(dict(args.settings)))
+    except ValueError as exc:
+        raise StorageConfigError(str(exc)) from None
+    return Archive(args.archive, options=options)
 
 
 def _size(n: float) -> str:
@@ -194,8 +253,8 @@ def run_reader_command(args: argparse.Namespace) -> int:
     from pipelines.reader import CaptureNotFound  # noqa: PLC0415
     from pipelines.storage import StorageConfigError, StorageError  # noqa: PLC0415
 
-    handlers = {"ls": _ls, "articles": _articles, "show": _show, "replay": _replay,
-                "catalog": _catalog}
+    handlers = {"ls": _ls, "articles": _articles, "show": _show, "wacz": _wacz,
+                "replay": _replay, "catalog": _catalog}
     try:
         return handlers[args.command](args)
     except StorageConfigError as exc:
@@ -263,23 +322,40 @@ def _limited(records: Iterator[Any], limit: int | None) -> Iterator[Any]:
 
 
 def _articles(args: argparse.Namespace) -> int:
-    from pipelines.reader.formats import write_csv, write_jsonl, write_parquet  # noqa: PLC0415
+    from pipelines.reader import ArticleFilter  # noqa: PLC0415
+    from pipelines.reader.formats import (  # noqa: PLC0415
+        write_csv,
+        write_jsonl,
+        write_lines,
+        write_parquet,
+    )
 
     if args.format == "parquet" and not args.output:
         return _error("--format parquet needs -o FILE", exitcodes.CONFIG_ERROR)
     archive = _archive(args)
-    records = _limited(archive.articles(site=args.site, since=args.since, until=args.until,
-                                        language=args.language, contains=args.contains,
-                                        url=args.url), args.limit)
+    where = ArticleFilter.build(site=args.site, since=args.since, until=args.until,
+                                language=args.language, contains=args.contains, url=args.url)
+    records: Iterator[Any]
+    if args.format == "jsonl" and not args.fields:
+        # every field: the stored lines as they are (parsed only to filter)
+        records = _limited(archive.article_lines(where=where), args.limit)
+    else:
+        records = _limited(archive.articles(where=where), args.limit)
     if args.format == "parquet":
         count = write_parquet(records, Path(args.output), fields=args.fields)
     else:
-        writer = write_csv if args.format == "csv" else write_jsonl
+        def write(out: IO[str]) -> int:
+            if args.format == "csv":
+                return write_csv(records, out, args.fields)
+            if args.fields:
+                return write_jsonl(records, out, args.fields)
+            return write_lines(records, out)
+
         if args.output:
             with Path(args.output).open("w", encoding="utf-8", newline="") as out:
-                count = writer(records, out, args.fields)
+                count = write(out)
         else:
-            count = writer(records, sys.stdout, args.fields)
+            count = write(sys.stdout)
             sys.stdout.flush()
     if args.output:
         print(f"wrote {count} article(s) to {args.output}", file=sys.stderr)
@@ -333,6 +409,31 @@ def _show(args: argparse.Namespace) -> int:
         str(article.get("text") or ""),
     ]
     print("\n".join(lines))
+    return exitcodes.OK
+
+
+# -- wacz ------------------------------------------------------------------------------
+
+
+def _wacz(args: argparse.Namespace) -> int:
+    from pipelines.reader import ArticleFilter  # noqa: PLC0415
+    from pipelines.wacz import WaczError, build_wacz  # noqa: PLC0415
+
+    archive = _archive(args)
+    where = ArticleFilter.build(site=args.site, since=args.since, until=args.until,
+                                language=args.language, contains=args.contains, url=args.url)
+    output = Path(args.output)
+    try:
+        result = build_wacz(archive, output, crawl=args.crawl, where=where, title=args.title)
+    except WaczError as exc:
+        return _error(f"error: {exc}", exitcodes.FAILED)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError) and exc.filename is None:
+            raise
+        return _error(f"error: {output}: {exc}", exitcodes.STORAGE_ERROR)
+    captures = f", {result.captures} capture(s)" if result.captures is not None else ""
+    print(f"wrote {result.path}: {result.warcs} WARC file(s){captures}, "
+          f"{result.pages} page(s)")
     return exitcodes.OK
 
 

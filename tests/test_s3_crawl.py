@@ -478,6 +478,10 @@ def test_server_stopped_mid_crawl_then_publish(own_s3: SeaweedS3, sample_site: A
         assert main(["publish", "-o", uri, "--state", str(state)]) == 0
         printed = capsys.readouterr().out
         assert f"{uri}: {len(staged)} file(s) published, 0 still pending, 0 lost" in printed
+        # then the catalog manifest of what it published, last
+        *order, manifest_key = order
+        assert CATALOG_RE.match(manifest_key), manifest_key
+        assert f"catalog: {uri}/{manifest_key}" in printed
         assert sorted(order) == staged
         for position, key in enumerate(order):
             if key.startswith("cdxj/"):
@@ -486,8 +490,19 @@ def test_server_stopped_mid_crawl_then_publish(own_s3: SeaweedS3, sample_site: A
         assert staged_files(state) == []
         assert not (state / "staging" / JOURNAL_NAME).exists()
         local = download(client, bucket, tmp_path / "downloaded")
-        assert_complete_archive(local, manifest, sample_site.base_url)
+        records = assert_complete_archive(local, manifest, sample_site.base_url)
         assert len(list(local.glob("warc/**/*.warc.gz"))) == warc_files
+        # a reader finds every file through the catalog (the run's manifest and the one
+        # `publish` wrote), no rescan needed
+        from pipelines.reader import Archive
+
+        archive = Archive(uri)
+        assert archive.catalog is not None and len(archive.runs()) == 2
+        catalogued = {e.key for e in archive.files()}
+        assert catalogued == {p.relative_to(local).as_posix()
+                              for kind in ("articles", "warc", "cdxj")
+                              for p in local.glob(f"{kind}/*/*/*/*/*")}
+        assert sorted(a.url for a in archive.articles()) == sorted(r["url"] for r in records)
     finally:
         client.close()
 
@@ -549,6 +564,13 @@ def test_disk_budget_stops_the_crawl_then_next_run_publishes(own_s3: SeaweedS3, 
         local = download(client, bucket, tmp_path / "downloaded")
         records = assert_complete_archive(local)
         assert len(records) == written  # the second run found no article
+        # the second run's catalog manifest lists what it published for the first one
+        from pipelines.reader import Archive
+
+        catalogued = {e.key for e in Archive(uri, client=client).files()}
+        assert catalogued == {p.relative_to(local).as_posix()
+                              for kind in ("articles", "warc", "cdxj")
+                              for p in local.glob(f"{kind}/*/*/*/*/*")}
     finally:
         client.close()
 

@@ -129,6 +129,11 @@ class ArticleFilter:
                 return False
         return True
 
+    def filters_records(self) -> bool:
+        """True if records must be read to decide (anything but all of them)."""
+        return bool(self.sites is not None or self.since or self.until or self.languages
+                    or self.contains or self.url is not None)
+
     def matches(self, record: dict[str, Any]) -> bool:
         if self.url is not None and self.url not in (record.get("url"),
                                                      record.get("canonical_url")):
@@ -207,6 +212,9 @@ class Capture:
     body: bytes  # decoded: Content-Encoding (gzip, br) removed
     raw_body: bytes  # as the server sent it (content coding kept)
     record_type: str = "response"
+    # a revisit (payload archived before): where its original response is, whose
+    # payload ``body``/``raw_body`` then hold
+    original: tuple[str, int, int] | None = None
 
     def header(self, name: str) -> str | None:
         for key, value in self.http_headers:
@@ -328,24 +336,50 @@ class Archive:
         selected = where or ArticleFilter.build(site=site, since=since, until=until,
                                                 language=language, contains=contains,
                                                 url=url)
+        for _line, record in self._matching(selected, parse=True):
+            article = Article(record)
+            article._archive = self
+            yield article
+
+    def article_lines(self, *, where: ArticleFilter | None = None, **filters: Any,
+                      ) -> Iterator[str]:
+        """The matching articles as their stored JSON lines (no newline), verbatim: what
+        ``articles --format jsonl`` prints. Without a filter no line is even parsed."""
+        selected = where or ArticleFilter.build(**filters)
+        for line, _record in self._matching(selected, parse=selected.filters_records()):
+            yield line
+
+    def _matching(self, selected: ArticleFilter, *, parse: bool,
+                  ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(stored line, record)`` of the matching articles; without ``parse`` (only
+        when ``selected`` filters nothing) the record is left empty."""
+        # a URL is in the line as JSON writes it (our writer: ensure_ascii off); skip
+        # the lines that can't hold it before parsing them
+        needles = ({json.dumps(selected.url, ensure_ascii=False)[1:-1],
+                    json.dumps(selected.url)[1:-1]} if selected.url is not None else None)
         for entry in self.files("articles", group=selected.sites):
             if not selected.file_may_match(entry):
                 continue
-            for record in self._records(entry.key):
+            for line in self._lines(entry.key):
+                if needles is not None and not any(n in line for n in needles):
+                    continue
+                if not parse:
+                    yield line, {}
+                    continue
+                record = json.loads(line)
                 if selected.matches(record):
-                    article = Article(record)
-                    article._archive = self
-                    yield article
+                    yield line, record
 
-    def _records(self, key: str) -> Iterator[dict[str, Any]]:
+    def _lines(self, key: str) -> Iterator[str]:
         try:
             raw = self.source.open(key)
         except NotFound:
             return
         with raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
-            for line in lines:
+            for text in lines:
+                line = text.rstrip("\r\n")
                 if line.strip():
-                    yield json.loads(line)
+                    yield line
 
     def versions(self, url: str, *, site: str | Iterable[str] | None = None,
                  ) -> list[Article]:
@@ -400,9 +434,11 @@ class Archive:
                     return obj.key
         raise CaptureNotFound(f"WARC file {warc_file} not found in {self.uri}")
 
-    def read_record(self, warc_key: str, offset: int, length: int) -> Capture:
+    def read_record(self, warc_key: str, offset: int, length: int, *,
+                    resolve: bool = True) -> Capture:
         """The WARC record at ``offset`` (``length`` bytes, one gzip member) of a file:
-        a single ranged read."""
+        a single ranged read. A revisit gets its original's payload (found through the
+        CDXJ indexes, then one more ranged read) unless ``resolve`` is off."""
         from warcio.archiveiterator import ArchiveIterator  # noqa: PLC0415
 
         from pipelines.warc.compat import install_brotli_for_warcio  # noqa: PLC0415
@@ -420,7 +456,7 @@ class Archive:
             status = None
             if http is not None and http.get_statuscode():
                 status = int(http.get_statuscode())
-            return Capture(
+            capture = Capture(
                 url=str(record.rec_headers.get_header("WARC-Target-URI")),
                 date=str(record.rec_headers.get_header("WARC-Date")),
                 record_id=record.rec_headers.get_header("WARC-Record-ID"),
@@ -428,6 +464,12 @@ class Archive:
                 http_headers=list(http.headers) if http is not None else [],
                 warc_headers=warc_headers, body=body, raw_body=bytes(raw_body),
                 record_type=str(record.rec_type))
+            if capture.record_type == "revisit" and resolve:
+                capture.original = self.revisit_original(warc_headers)
+                if capture.original is not None:
+                    first = self.read_record(*capture.original, resolve=False)
+                    capture.body, capture.raw_body = first.body, first.raw_body
+            return capture
         raise CaptureNotFound(f"no WARC record at {warc_key}:{offset}")
 
     def capture_of(self, article: dict[str, Any]) -> Capture:
@@ -454,7 +496,22 @@ class Archive:
         key, offset, length = found
         return self.read_record(key, offset, length)
 
-    def _cdxj_lookup(self, url: str) -> tuple[str, int, int] | None:
+    def revisit_original(self, warc_headers: Iterable[tuple[str, str]],
+                         ) -> tuple[str, int, int] | None:
+        """``(WARC key, offset, length)`` of the response a revisit record refers to
+        (``WARC-Refers-To-Target-URI`` at ``WARC-Refers-To-Date``), from the CDXJ
+        indexes; None if it is not in the archive."""
+        headers = {name.lower(): value for name, value in warc_headers}
+        target = headers.get("warc-refers-to-target-uri")
+        date = headers.get("warc-refers-to-date")
+        if not target or not date:
+            return None
+        return self._cdxj_lookup(target, timestamp=re.sub(r"\D", "", date)[:14])
+
+    def _cdxj_lookup(self, url: str, *, timestamp: str | None = None,
+                     ) -> tuple[str, int, int] | None:
+        """The latest response for ``url`` (or the one at ``timestamp``, 14 digits) in
+        the CDXJ indexes."""
         best: tuple[str, str, int, int] | None = None
         for entry in self.files("cdxj"):
             try:
@@ -464,7 +521,8 @@ class Archive:
             with raw, io.TextIOWrapper(raw, encoding="utf-8") as lines:
                 for line in lines:
                     parts = line.rstrip("\n").split(" ", 2)
-                    if len(parts) < 3 or url not in parts[2]:
+                    if len(parts) < 3 or url not in parts[2] or (
+                            timestamp is not None and parts[1] != timestamp):
                         continue
                     data = json.loads(parts[2])
                     if data.get("url") != url or data.get("mime") == "warc/revisit" \

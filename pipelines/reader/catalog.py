@@ -49,6 +49,7 @@ __all__ = [
     "FileEntry",
     "RunInfo",
     "compact",
+    "crawl_of",
     "describe_articles",
     "listed_entries",
     "parse_key",
@@ -224,6 +225,17 @@ class CatalogingStore:
             with self._lock:
                 self.entries.append(entry)
         return result
+
+
+def crawl_of(keys: Iterable[str], default: str = "publish") -> str:
+    """The crawl that wrote these keys (the group of their WARC, CDXJ and report files)
+    if there is one, else ``default``: ``newsarchive publish`` names its manifest so."""
+    crawls = set()
+    for key in keys:
+        parsed = parse_key(key)
+        if parsed is not None and parsed[0] in {"warc", "cdxj", "reports"}:
+            crawls.add(parsed[1])
+    return crawls.pop() if len(crawls) == 1 else default
 
 
 def run_manifest_key(crawl: str, finished: datetime, run_id: str) -> str:

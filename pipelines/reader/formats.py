@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 __all__ = ["FORMATS", "check_fields", "parquet_schema", "write_csv", "write_jsonl",
-           "write_parquet"]
+           "write_lines", "write_parquet"]
 
 FORMATS = ("jsonl", "csv", "parquet")
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
@@ -44,6 +44,16 @@ def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str],
     for record in records:
         data = _project(record, names) if names else dict(record)
         out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def write_lines(lines: Iterable[str], out: IO[str]) -> int:
+    """Stored JSON lines, verbatim (``articles --format jsonl`` without ``--fields``)."""
+    count = 0
+    for line in lines:
+        out.write(line)
+        out.write("\n")
         count += 1
     return count
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from pipelines.storage.checksum import SUPPORTED_ALGORITHMS
 from pipelines.storage.errors import StorageConfigError
 
-__all__ = ["MiB", "S3Options"]
+__all__ = ["MiB", "S3Options", "SettingsLike", "s3_options"]
 
 MiB = 1024 * 1024
 _MIN_PART = 5 * MiB
@@ -70,3 +71,46 @@ class S3Options:
         for ok, problem in checks:
             if not ok:
                 raise StorageConfigError(f"invalid S3 option: {problem}")
+
+
+class SettingsLike(Protocol):
+    """What :func:`s3_options` reads: Scrapy's ``BaseSettings`` has it."""
+
+    def get(self, name: str, default: Any = None) -> Any: ...
+
+    def getint(self, name: str, default: int = 0) -> int: ...
+
+    def getbool(self, name: str, default: bool = False) -> bool: ...
+
+
+def s3_options(settings: SettingsLike) -> S3Options:
+    """S3 settings: Scrapy's ``AWS_*`` plus our ``ARCHIVE_S3_*``; unset means boto3's
+    own resolution (credential chain, ``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``).
+    ``settings``: Scrapy's, or anything read the same way (readers skip Scrapy)."""
+    def opt(name: str) -> Any:
+        value = settings.get(name)
+        return value if value not in (None, "") else None
+
+    values: dict[str, Any] = {
+        "endpoint_url": opt("AWS_ENDPOINT_URL"),
+        "region": opt("AWS_REGION_NAME"),
+        "addressing_style": opt("ARCHIVE_S3_ADDRESSING_STYLE"),
+        "sse": opt("ARCHIVE_S3_SSE"),
+        "sse_kms_key_id": opt("ARCHIVE_S3_SSE_KMS_KEY_ID"),
+        "storage_class": opt("ARCHIVE_S3_STORAGE_CLASS"),
+        "acl": opt("ARCHIVE_S3_ACL"),
+        "request_checksum_calculation": opt("ARCHIVE_S3_CHECKSUM_MODE"),
+        "multipart_threshold": settings.getint("ARCHIVE_S3_MULTIPART_THRESHOLD"),
+        "multipart_chunksize": settings.getint("ARCHIVE_S3_MULTIPART_CHUNKSIZE"),
+        "upload_attempts": settings.getint("ARCHIVE_S3_UPLOAD_ATTEMPTS"),
+        "aws_access_key_id": opt("AWS_ACCESS_KEY_ID"),
+        "aws_secret_access_key": opt("AWS_SECRET_ACCESS_KEY"),
+        "aws_session_token": opt("AWS_SESSION_TOKEN"),
+    }
+    if settings.get("AWS_USE_SSL") is not None:
+        values["use_ssl"] = settings.getbool("AWS_USE_SSL")
+    if settings.get("AWS_VERIFY") not in (None, ""):
+        verify = settings.get("AWS_VERIFY")
+        values["verify"] = verify if isinstance(verify, str) and verify not in (
+            "True", "False", "true", "false") else settings.getbool("AWS_VERIFY")
+    return S3Options(**{k: v for k, v in values.items() if v is not None})

@@ -7,8 +7,6 @@ import logging
 import os
 from pathlib import Path
 
-from cdxj_indexer.main import write_cdx_index
-
 from pipelines.durable import fsync_dir
 from pipelines.warc.names import OPEN_SUFFIX, WARC_SUFFIX, sidecar_name
 
@@ -35,6 +33,10 @@ def index_warc(warc_path: Path, *, post_append: bool = True) -> Path:
         msg = f"not a closed {WARC_SUFFIX} file: {warc_path}"
         raise ValueError(msg)
     out = io.StringIO()
+    # imported here: cdxj-indexer (and pkg_resources under it) costs readers, who import
+    # pipelines.warc for its brotli shim, a few tenths of a second at start-up
+    from cdxj_indexer.main import write_cdx_index  # noqa: PLC0415
+
     indexer = write_cdx_index(out, [str(warc_path)], {"post_append": post_append})
     # cdxj-indexer makes a BufferWARCWriter (a temp file) to digest records without a
     # payload digest (our 304 revisits) and never closes it
