@@ -43,7 +43,9 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 from typing import Any
 
-__all__ = ["DOM_RULES", "LONG_LINE", "RULES", "clean_lines", "clean_text", "prune_tree"]
+__all__ = [
+    "DOM_RULES", "LONG_LINE", "RULES", "clean_lines", "clean_text", "prune_tree", "wrap_lead_text",
+]
 
 LONG_LINE = 200
 HEAD_LINES = 6  # byline, dateline and title repeats are looked for in the first lines
@@ -701,3 +703,46 @@ def prune_tree(tree: Any, disabled: frozenset[str] = frozenset()) -> dict[str, i
     for element in reversed(gone):  # last first: a tail moves onto a sibling still in place
         _remove(element)
     return removed
+
+
+# =========================================================================== loose lead text
+#
+# Many CMS templates (older WordPress themes, hand-written HTML, forum-like blogs) write the
+# body as one container of text separated by ``<br>`` pairs, with no ``<p>`` at all:
+#
+#     <div class="content">First paragraph <em>with inline markup</em>.<br><br>Second …
+#
+# trafilatura picks up the text that follows each ``<br>`` (it is the ``<br>``'s tail), but when
+# it settles on an outer container it can lose the container's own leading text, i.e. the first
+# paragraph of the article. ``wrap_lead_text`` turns that leading run (the container's text and
+# the inline elements up to the first ``<br>`` or block child) into a ``<p>`` of its own, as a
+# browser would render it, so that it is judged like every other paragraph. Nothing is removed
+# or reordered; containers without a ``<br>`` child are left alone (there trafilatura already
+# treats the loose text as a paragraph).
+
+INLINE_TAGS = frozenset(
+    ["a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "font", "i", "kbd",
+     "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var"]
+)
+
+
+def wrap_lead_text(tree: Any) -> int:
+    """Wrap the leading loose text of ``<br>``-separated containers in ``<p>``; returns a count."""
+    wrapped = 0
+    for element in tree.iter("div", "td", "section", "article", "main"):
+        if not (element.text and element.text.strip()) or len(element) == 0:
+            continue
+        if element.find("br") is None:
+            continue
+        lead = []
+        for child in element:
+            if not isinstance(child.tag, str) or child.tag not in INLINE_TAGS:
+                break
+            lead.append(child)
+        paragraph = element.makeelement("p", {})
+        paragraph.text, element.text = element.text, None
+        for child in lead:
+            paragraph.append(child)  # moves the child together with its tail text
+        element.insert(0, paragraph)
+        wrapped += 1
+    return wrapped

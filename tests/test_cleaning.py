@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.cleaning import DOM_RULES, RULES, clean_lines, clean_text, prune_tree
+from pipelines.cleaning import (
+    DOM_RULES,
+    RULES,
+    clean_lines,
+    clean_text,
+    prune_tree,
+    wrap_lead_text,
+)
 
 P1 = (
     "The city council voted on Tuesday to expand the bus network, adding four routes that will "
@@ -413,3 +420,27 @@ def test_prune_tree_rules_can_be_disabled() -> None:
     tree = _tree(f'<article>{ARTICLE_P}<div class="share-bar"><a>Facebook</a></div></article>')
     assert prune_tree(tree, disabled=frozenset(["share"])) == {}
     assert DOM_RULES == ("share", "newsletter", "comments", "related", "ad", "hovercard")
+
+
+# --------------------------------------------------------------------------- loose lead text
+
+
+def test_wrap_lead_text_makes_the_first_br_paragraph_a_p() -> None:
+    tree = _tree(
+        f'<div class="content">{P1[:40]}<em><a href="/x">{P1[40:60]}</a></em>{P1[60:]}'
+        f"<br><br>{P2}<br><br>{P3}</div>"
+    )
+    assert wrap_lead_text(tree) == 1
+    (div,) = tree.xpath("//div[@class='content']")
+    assert div.text is None
+    assert div[0].tag == "p" and div[0].text_content() == P1
+    assert div[0].xpath("./em/a")  # inline markup moved along, not flattened
+    assert [c.tag for c in div[1:]] == ["br", "br", "br", "br"]
+    assert div.text_content() == P1 + P2 + P3  # nothing lost, nothing reordered
+
+
+def test_wrap_lead_text_leaves_containers_without_br_alone() -> None:
+    html = f'<div class="a">{P1} <a href="/x">link</a> tail</div><div class="b"><p>{P2}</p></div>'
+    tree = _tree(html)
+    assert wrap_lead_text(tree) == 0
+    assert tree.xpath("string(//div[@class='a'])") == f"{P1} link tail"

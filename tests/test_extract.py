@@ -105,3 +105,32 @@ def test_cli_extract_without_text_exits_non_zero(tmp_path: Path) -> None:
                             check=False)
     assert result.returncode == 1
     assert "no article text" in result.stderr
+
+
+BR_PARAGRAPHS = [
+    "The council approved four new bus routes on Tuesday, the biggest change to the network "
+    "in a decade, after a year of consultation with residents.",
+    "The routes will start in March and run every ten minutes at peak times, the transport "
+    "committee said in a statement released after the vote.",
+    "Opponents said the plan ignores the northern suburbs, where many residents still rely on "
+    "a single hourly service to reach the city centre.",
+]
+
+
+def test_first_paragraph_written_as_loose_text_before_br_is_kept() -> None:
+    # An old-style template: the body is one <div> of <br><br>-separated text inside a frame
+    # that also holds <p> paragraphs; trafilatura alone drops the div's own leading text.
+    first = BR_PARAGRAPHS[0]
+    body = (f'{first[:60]}<em><a href="/source">{first[60:90]}</a></em>{first[90:]}\n<br> <br>'
+            + "\n<br> <br>".join(BR_PARAGRAPHS[1:]) + "<br><br>")
+    notes = "".join(
+        f"<p>Editor's note {i}: this series follows the city's transport plans through the "
+        "year, with reporting from every district and interviews with the people who ride the "
+        "buses each day.</p>"
+        for i in range(5))
+    html = (f'<html><body><div id="main"><div class="article"><h1>Buses</h1>'
+            '<div class="byline">Monday by <a>Jane Doe</a></div>'
+            f'<div class="content">{body}</div>{notes}</div></div></body></html>')
+    text = extract_article(html, "https://bugle.example/news/buses/").text
+    positions = [text.index(p) for p in BR_PARAGRAPHS]
+    assert positions == sorted(positions)
