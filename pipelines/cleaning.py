@@ -44,7 +44,8 @@ from difflib import SequenceMatcher
 from typing import Any
 
 __all__ = [
-    "DOM_RULES", "LONG_LINE", "RULES", "clean_lines", "clean_text", "prune_tree", "wrap_lead_text",
+    "DOM_RULES", "EMBED_CLASSES", "LONG_LINE", "RULES", "clean_lines", "clean_text",
+    "lift_embedded_posts", "prune_tree", "wrap_lead_text",
 ]
 
 LONG_LINE = 200
@@ -746,3 +747,48 @@ def wrap_lead_text(tree: Any) -> int:
         element.insert(0, paragraph)
         wrapped += 1
     return wrapped
+
+
+# =========================================================================== embedded posts
+#
+# A post embedded from a social network (the networks' standard embed code is a
+# ``<blockquote class="twitter-tweet">``, ``"instagram-media"`` or ``"tiktok-embed"``) is a
+# quotation the article makes: "Club statement — Tottenham Hotspur (@SpursOfficial)". trafilatura
+# keeps such blockquotes as quotes, but CMSs often wrap them in widget containers
+# (``<div class="article-widget article-tweet">``) that its boilerplate filter drops, and with
+# them the quote. ``lift_embedded_posts`` replaces the wrappers that hold nothing but the embed
+# (no other text; scripts and styles don't count) with the blockquote itself, so the quote is
+# judged like any other. It climbs at most to the article container (``<article>``, ``<main>``,
+# ``itemprop="articleBody"``), never past an ancestor holding other text, and moves nothing
+# out of order.
+
+EMBED_CLASSES = ("twitter-tweet", "instagram-media", "tiktok-embed")
+_EMBED_XPATH = "//blockquote[{}]".format(" or ".join(
+    f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')" for name in EMBED_CLASSES
+))
+_OWN_TEXT = ".//text()[not(ancestor::script) and not(ancestor::style)]"
+
+
+def _visible_text(element: Any) -> str:
+    return " ".join("".join(element.xpath(_OWN_TEXT)).split())
+
+
+def lift_embedded_posts(tree: Any) -> int:
+    """Replace wrappers holding only an embedded social post by the post; returns a count."""
+    lifted = 0
+    for quote in tree.xpath(_EMBED_XPATH):
+        own = _visible_text(quote)
+        top = None
+        for ancestor in quote.iterancestors():
+            if ancestor.tag in _PROTECTED_TAGS or ancestor.get("itemprop") == "articleBody":
+                break
+            if _visible_text(ancestor) != own:
+                break
+            top = ancestor
+        parent = top.getparent() if top is not None else None
+        if top is None or parent is None:
+            continue
+        quote.tail = top.tail
+        parent.replace(top, quote)
+        lifted += 1
+    return lifted

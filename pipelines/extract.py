@@ -21,7 +21,7 @@ from trafilatura.utils import load_html
 
 from crawler.items import Article, FetchedPage, Image
 from crawler.urls import DEFAULT_TRACKING_PARAMS, normalize_url
-from pipelines.cleaning import clean_text, prune_tree, wrap_lead_text
+from pipelines.cleaning import clean_text, lift_embedded_posts, prune_tree, wrap_lead_text
 from pipelines.metadata import detect_language, normalize_authors, page_metadata, valid_date
 from pipelines.pool import ExtractionPool, default_processes
 from pipelines.warc_archive import WarcArchive
@@ -82,6 +82,7 @@ def extract_article(html: str | bytes, url: str, *, options: ExtractionOptions |
         return article
     sel = Selector(root=tree, type="html")
     md = page_metadata(sel, url)
+    lift_embedded_posts(tree)  # quoted tweets/posts out of widget wrappers, before pruning
     prune_tree(tree)  # after the metadata and figures were read from the full page
     wrap_lead_text(tree)  # a first paragraph written as loose text before <br><br>
     doc: Any = trafilatura.bare_extraction(

@@ -9,6 +9,7 @@ from pipelines.cleaning import (
     RULES,
     clean_lines,
     clean_text,
+    lift_embedded_posts,
     prune_tree,
     wrap_lead_text,
 )
@@ -444,3 +445,18 @@ def test_wrap_lead_text_leaves_containers_without_br_alone() -> None:
     tree = _tree(html)
     assert wrap_lead_text(tree) == 0
     assert tree.xpath("string(//div[@class='a'])") == f"{P1} link tail"
+
+
+def test_lift_embedded_posts_replaces_wrappers_holding_only_the_post() -> None:
+    tree = _tree(
+        f'<article><p>{P1}</p><div class="widget tweet"><div class="inner">'
+        '<blockquote class="twitter-tweet"><p>Club statement</p>— Club (@club)</blockquote>'
+        '<script>window.twttr = {};</script></div></div>'
+        f'<div class="box"><p>{P2}</p><blockquote class="instagram-media">A photo</blockquote>'
+        "</div></article>"
+    )
+    assert lift_embedded_posts(tree) == 1  # the second post shares its wrapper with P2
+    article = tree.xpath("//article")[0]
+    assert [c.tag for c in article] == ["p", "blockquote", "div"]
+    assert article[1].text_content() == "Club statement— Club (@club)"
+    assert tree.xpath("//div[@class='box']/blockquote")

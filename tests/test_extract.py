@@ -134,3 +134,19 @@ def test_first_paragraph_written_as_loose_text_before_br_is_kept() -> None:
     text = extract_article(html, "https://bugle.example/news/buses/").text
     positions = [text.index(p) for p in BR_PARAGRAPHS]
     assert positions == sorted(positions)
+
+
+def test_embedded_tweet_in_a_widget_wrapper_is_kept_as_a_quote() -> None:
+    tweet = "The new routes start on Monday and every ticket will be valid on all of them."
+    html = (
+        "<html><body><article><h1>Bus routes</h1>"
+        + "".join(f"<p>{p}</p>" for p in BR_PARAGRAPHS[:2])
+        + '<div class="story-widget story-tweet"><div class="story-tweet__inner">'
+        f'<blockquote class="twitter-tweet"><p lang="en">{tweet}</p>— City Transit '
+        '(@citytransit) <a href="https://twitter.com/citytransit/status/1">November 20, 2026</a>'
+        '</blockquote><script async src="https://platform.twitter.com/widgets.js"></script>'
+        f"</div></div><p>{BR_PARAGRAPHS[2]}</p></article></body></html>"
+    )
+    text = extract_article(html, "https://bugle.example/news/routes/").text
+    positions = [text.index(p) for p in (BR_PARAGRAPHS[1], tweet, BR_PARAGRAPHS[2])]
+    assert positions == sorted(positions)
