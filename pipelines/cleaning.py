@@ -18,7 +18,7 @@ general (no site-specific patterns) and explainable in one line:
 * ``related``: "Read more"/"Related"/"More from" headings or link lines, and the link list right
   after such a heading;
 * ``footer``: copyright, all-rights-reserved, reprint and "originally published" lines among the
-  last lines;
+  last lines, only in the page's trailing block: a footer line followed by a kept line stays;
 * ``standfirst``: the page's description (standfirst, dek) printed twice among the first lines:
   the first copy goes. A single copy stays: many sites use the lead paragraph as description;
 * ``promo``: inline promotions ("Also on example.com …", "Also: …", "Follow our full coverage
@@ -477,6 +477,22 @@ def clean_lines(
                 list_mode = "heading" if is_related_heading(line) else "inline"
                 list_left = MAX_LIST_AFTER_HEADING
         verdicts[i] = verdict
+
+    if "footer" in on:
+        # A footer ends the page: a footer line only goes when every content line after it
+        # goes too. "Copyright 2019 …" or "Originally published in …" followed by a kept
+        # paragraph is part of the article (a note, a quote), so it is judged again without
+        # the footer rule.
+        trailing = True
+        for i in reversed(range(n)):
+            if not _tokens(lines[i]):
+                continue
+            if verdicts[i] == "footer" and not trailing:
+                verdicts[i] = _line_verdict(
+                    _strip_bullet(lines[i]), i, ctx, on - {"footer"}, head, tail
+                )
+            if verdicts[i] is None:
+                trailing = False
 
     if "standfirst" in on and ctx.description:
         copies = [i for i in sorted(head) if verdicts[i] is None and ctx.is_standfirst(lines[i])]

@@ -291,6 +291,16 @@ def test_footer_rules_only_apply_at_the_end() -> None:
     assert footer in clean_text("\n".join(lines)).splitlines()
 
 
+def test_footer_lines_must_end_the_page() -> None:
+    # a footer-like sentence followed by a kept paragraph is article text
+    inside = "Originally published in 1962, the guide to the bus network sold 40,000 copies."
+    text = "\n".join([P1, P2, inside, P3])
+    assert clean_text(text) == text
+    # a footer followed only by other boilerplate still goes
+    footer = "Copyright 2026 The Daily Bugle. All rights reserved."
+    assert_removed(body(footer, "Share this:", "Advertisement"), [footer])
+
+
 def test_distant_duplicates_and_repeated_list_items_are_kept() -> None:
     text = "\n".join(RECALL_TEXT)
     out = clean_text(text).splitlines()
