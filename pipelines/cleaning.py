@@ -318,6 +318,27 @@ def _is_link_item(line: str) -> bool:
     return len(line) <= 120 and len(line.split()) <= 20 and not _END_PUNCT.search(line)
 
 
+_CREDIT_CONNECTORS = frozenset(
+    ["by", "via", "of", "and", "photo", "photos", "image", "images", "credit", "courtesy", "file",
+     "staff", "copyright"]
+)
+
+
+def _is_credit_words(line: str, extra: int) -> bool:
+    """Whether the ``extra`` words a line has besides a caption (at its start or end) read as
+    a credit: names and agencies ("Jane Doe/AP", "Getty Images", "Apple, Inc."), years and
+    credit words. A subheading that merely begins like a caption ("Apple iPhone 11 Pro" vs.
+    "Apple iPhone 11 Pro Max for $999") has ordinary lowercase words there and is kept."""
+    words = _TOKEN.findall(line)
+    if extra <= 0 or extra > len(words):
+        return False
+    for tail in (words[-extra:], words[:extra]):
+        if all(w[:1].isupper() or w.isdigit() or w.casefold() in _CREDIT_CONNECTORS
+               for w in tail):
+            return True
+    return False
+
+
 class _Context:
     """What the rules know of the page besides the text."""
 
@@ -423,7 +444,9 @@ class _Context:
                 continue
             # caption plus/minus a credit, or the same caption with small edits
             if long_.startswith(short + " ") or long_.endswith(" " + short):
-                return True
+                if short is norm or _is_credit_words(line, len(norm.split()) - len(cap.split())):
+                    return True
+                continue
             if len(short) >= 0.8 * len(long_) and SequenceMatcher(
                 None, short, long_, autojunk=False
             ).ratio() >= 0.9:

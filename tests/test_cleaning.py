@@ -275,6 +275,15 @@ def test_long_lines_are_not_removed_by_ambiguous_rules() -> None:
     assert clean_text(text) == text
 
 
+def test_subheading_that_begins_like_a_caption_is_kept() -> None:
+    caption = "The new tram at the Elm Street depot."
+    subheading = "The new tram at the Elm Street depot opens in May"
+    text = "\n".join([P1, subheading, P2, P3])
+    assert clean_text(text, captions=[caption]) == text
+    with_credit = "The new tram at the Elm Street depot. Jane Doe/Reuters"
+    assert_removed("\n".join([P1, with_credit, P2, P3]), [with_credit], captions=[caption])
+
+
 def test_caption_like_paragraph_without_caption_is_kept() -> None:
     text = "\n".join([P1, "Maria Lopez at the bus stop on Elm Street.", P2, P3])
     assert clean_text(text, captions=["A different caption entirely about trams"]) == text
