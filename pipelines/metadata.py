@@ -24,7 +24,7 @@ __all__ = [
 
 EARLIEST_DATE = datetime(1995, 1, 1, tzinfo=UTC)
 _BY = re.compile(r"^\s*(by|von|par|por|door|di|av)\s*[:\s]\s*", re.IGNORECASE)
-_SPLIT_AUTHORS = re.compile(r"\s*(?:;|\||,\s*and\s+|\s+and\s+|\s+&\s+|,\s*)\s*")
+_SPLIT_AUTHORS = re.compile(r"\s*(?:;|\||,\s*and\s+|\s+and\s+|\s+&\s+|,\s*|\s+[-–—]\s+)\s*")
 _WS = re.compile(r"\s+")
 # a "name" that is really a date, a role or a label of the byline
 _NOT_A_NAME = re.compile(
@@ -35,6 +35,13 @@ _NOT_A_NAME = re.compile(
     re.IGNORECASE,
 )
 _MAX_NAME_WORDS = 6
+_DATE_NAMES = frozenset(
+    """
+    jan january feb february mar march apr april may jun june jul july aug august sep sept
+    september oct october nov november dec december mon monday tue tues tuesday wed wednesday
+    thu thur thurs thursday fri friday sat saturday sun sunday today yesterday
+    """.split()  # noqa: SIM905
+)
 
 
 @dataclass
@@ -98,6 +105,8 @@ def normalize_authors(names: Iterable[str]) -> list[str]:
                 continue
             if _NOT_A_NAME.search(name) or len(name.split()) > _MAX_NAME_WORDS or "@" in name:
                 continue
+            if all(w.casefold().rstrip(".") in _DATE_NAMES for w in name.split()):
+                continue  # "Monday November", "Nov": a dateline split from the byline
             key = name.casefold()
             if key not in seen:
                 seen.add(key)
@@ -182,6 +191,39 @@ def _time_values(sel: Selector, prop: str) -> list[str]:
     return values
 
 
+# Author links and microdata outside the article's own byline: comment authors (WordPress
+# marks each commenter with rel="author"), asides and navigation.
+_BYLINE_CANDIDATES = (
+    '//*[@rel="author" or @itemprop="author"]'
+    '[not(ancestor::*[self::aside or self::nav or contains(@class, "comment") or '
+    'contains(@id, "comment")])]'
+)
+_BYLINE_SCOPE = 3  # a byline's names share an ancestor at most this many levels up
+
+
+def _byline_names(sel: Selector) -> list[str]:
+    """Names from the page's first byline (``rel="author"`` links, ``itemprop="author"``).
+
+    Only the candidates under the first one's ancestor ``_BYLINE_SCOPE`` levels up count: the
+    article's byline "By <a>A</a> and <a>B</a>" gives both names, the author links of a
+    "most popular" list further down the page give none.
+    """
+    found = sel.xpath(_BYLINE_CANDIDATES)
+    if not found:
+        return []
+    scope = found[0].root
+    for _ in range(_BYLINE_SCOPE):
+        parent = scope.getparent()
+        if parent is None:
+            break
+        scope = parent
+    names: list[str] = []
+    for node in found:
+        if node.root is found[0].root or any(a is scope for a in node.root.iterancestors()):
+            names.append(" ".join(node.xpath(".//text()").getall()))
+    return names
+
+
 def detect_language(text: str) -> str | None:
     """The language of ``text`` by py3langid (ISO 639-1), or None if unsure or unavailable."""
     if len(text.split()) < 20:
@@ -206,7 +248,7 @@ def page_metadata(sel: Selector, url: str, now: datetime | None = None) -> PageM
         people = _meta_all(sel, "author") or _meta_all(sel, "article:author")
         people = [p for p in people if not p.startswith("http")]
     if not people:
-        people = sel.xpath('//*[@rel="author" or @itemprop="author"]//text()').getall()
+        people = _byline_names(sel)
     md.authors = normalize_authors(people)
     md.organisations = _dedup(orgs)
 

@@ -121,3 +121,22 @@ def test_bench_truth_and_stripping() -> None:
     assert full["title"] and full["authors"] and full["published_instant"]
     fallback = compare(truth, run_newsarchive(stripped, "https://e.example/a"))
     assert fallback["published_instant"] and fallback["language"]
+
+
+def test_multiple_authors_from_the_byline_not_from_comments_or_lists() -> None:
+    body = (
+        '<article><header><div class="byline"><span>By <a rel="author" href="/a/jd">Jane Doe'
+        '</a> and <a rel="author" href="/a/jr">John Roe</a></span></div></header>' + BODY +
+        '<ol class="comment-list"><li><cite><a rel="author">A Commenter</a></cite></li></ol>'
+        '<div class="most-read"><ul><li><div><div><span><a rel="author">Other Writer</a></span>'
+        "</div></div></li></ul></div></article>"
+    )
+    assert md("", body).authors == ["Jane Doe", "John Roe"]
+    comments_only = ('<div id="comments"><div class="comment-author">'
+                     '<a rel="author">A Commenter</a></div></div>')
+    assert md("", BODY + comments_only).authors == []
+
+
+def test_byline_roles_and_datelines_are_not_names() -> None:
+    assert normalize_authors(["Yasmin Adler  -  Staff Writer"]) == ["Yasmin Adler"]
+    assert normalize_authors(["Monday November", "Nov.", "Jane Doe"]) == ["Jane Doe"]
