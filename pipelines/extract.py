@@ -63,6 +63,26 @@ def _defaults() -> ExtractionOptions:
     return _default_options
 
 
+def _parse_time(value: str | None) -> datetime | None:
+    """The fetch time as an aware datetime: relative dates ("3 hours ago") count from it."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _heuristic_date(value: str | None, now: datetime | None) -> str | None:
+    """trafilatura's date (htmldate's heuristics over the page text, a day at best) when the
+    page declares none. January 1st is htmldate's answer for a bare year, most often the
+    year of a copyright notice ("© 2019 The Post"): that is no publication date."""
+    if value and value.endswith("-01-01"):
+        return None
+    return valid_date(value, now)
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -81,7 +101,8 @@ def extract_article(html: str | bytes, url: str, *, options: ExtractionOptions |
     if tree is None:
         return article
     sel = Selector(root=tree, type="html")
-    md = page_metadata(sel, url)
+    fetched = _parse_time(fetched_at)  # only a real fetch time resolves "3 hours ago"
+    md = page_metadata(sel, url, now=fetched, fetched=fetched)
     lift_embedded_posts(tree)  # quoted tweets/posts out of widget wrappers, before pruning
     prune_tree(tree)  # after the metadata and figures were read from the full page
     wrap_lead_text(tree)  # a first paragraph written as loose text before <br><br>
@@ -107,7 +128,7 @@ def extract_article(html: str | bytes, url: str, *, options: ExtractionOptions |
         article.canonical_url = url
     article.title = title
     article.authors = authors
-    article.published = md.published or (valid_date(doc.date) if doc else None)
+    article.published = md.published or (_heuristic_date(doc.date, fetched) if doc else None)
     article.modified = md.modified
     article.language = md.language or (doc.language if doc else None)
     article.site_name = md.site_name or (doc.sitename if doc else None)

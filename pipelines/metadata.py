@@ -19,7 +19,8 @@ from parsel import Selector
 from crawler.classify import ARTICLE_TYPES, jsonld_objects
 
 __all__ = [
-    "PageMetadata", "detect_language", "normalize_authors", "page_metadata", "valid_date",
+    "PageMetadata", "detect_language", "normalize_authors", "page_metadata", "relative_dates",
+    "valid_date",
 ]
 
 EARLIEST_DATE = datetime(1995, 1, 1, tzinfo=UTC)
@@ -88,6 +89,13 @@ def valid_date(value: str | None, now: datetime | None = None) -> str | None:
     if aware > now + timedelta(days=1) or aware < EARLIEST_DATE:
         return None
     return parsed.isoformat()
+
+
+def _instant(value: str) -> datetime:
+    """An ISO date from ``valid_date`` as an aware datetime (naive values taken as UTC), so
+    that dates in different timezones compare by the moment they name."""
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def normalize_authors(names: Iterable[str]) -> list[str]:
@@ -177,18 +185,96 @@ def _first_date(now: datetime | None, values: Iterable[Any]) -> str | None:
     return None
 
 
+_UPDATE_LABEL = re.compile(r"(?:updated|modified|edited|revised)\W*$", re.IGNORECASE)
+_UPDATE_CLASS = re.compile(r"updat|modif", re.IGNORECASE)
+
+
+def _is_update_stamp(element: Any) -> bool:
+    """A ``<time>`` the page labels as the last update: "Updated <time>…", class="updated"."""
+    if _UPDATE_CLASS.search(element.get("class") or ""):
+        return True
+    if re.match(r"\s*(?:last\s+)?(?:updated|modified)\b", element.text or "", re.IGNORECASE):
+        return True
+    parent = element.getparent()
+    if parent is None:
+        return False
+    before = [parent.text or ""]
+    for sibling in parent:
+        if sibling is element:
+            break
+        before = [sibling.tail or ""]  # only the text right before the element counts
+    return bool(_UPDATE_LABEL.search(before[-1][-40:]))
+
+
 def _time_values(sel: Selector, prop: str) -> list[str]:
-    """Machine-readable dates in the markup: microdata first, then ``<time>`` elements."""
+    """Machine-readable dates in the markup: microdata first, then ``<time>`` elements.
+
+    A ``<time>`` inside a link belongs to a teaser of another article ("1 hour ago" next to a
+    related video) and is skipped; one labelled as an update ("Updated <time>", class
+    "updated") is a modification date, never the publication date.
+    """
     values = sel.xpath(f'//*[@itemprop="{prop}"]/@datetime | '
                        f'//*[@itemprop="{prop}"][not(self::meta)]/@content').getall()
     if prop == "datePublished":
         values += sel.xpath("//time[@pubdate]/@datetime").getall()
-        for scope in ("//article", "//header", "//main", ""):
-            found = sel.xpath(f"{scope}//time/@datetime").get()
-            if found:
-                values.append(found)
-                break
+    for scope in ("//article", "//header", "//main", ""):
+        stamps = [t.root for t in sel.xpath(f"{scope}//time[@datetime][not(ancestor::a)]")]
+        if not stamps:
+            continue
+        wanted = [t for t in stamps if _is_update_stamp(t) == (prop == "dateModified")]
+        if wanted:
+            values.append(wanted[0].get("datetime"))
+        break
     return values
+
+
+_RELATIVE = re.compile(
+    r"\b(?:(\d{1,3}|an?|one)\s+(minute|min|hour|hr|day|week)s?\s+ago|(yesterday))\b",
+    re.IGNORECASE,
+)
+_OTHER_CONTENT = "".join(
+    f" or contains(@class, '{word}') or contains(@id, '{word}')"
+    for word in ("comment", "related", "recommend", "popular", "trending", "sidebar", "widget")
+)
+_RELATIVE_PLACES = (
+    "(//time[not(@datetime)] | "
+    "//*[self::span or self::div or self::p or self::small or self::li]"
+    "[contains(@class, 'date') or contains(@class, 'time') or contains(@class, 'byline') or "
+    "contains(@class, 'posted') or contains(@class, 'published') or contains(@class, 'updated')])"
+    f"[not(ancestor::*[self::a or self::aside or self::nav or self::footer{_OTHER_CONTENT}])]"
+)
+_UNITS = {"minute": 60, "min": 60, "hour": 3600, "hr": 3600, "day": 86400, "week": 604800}
+
+
+def relative_dates(sel: Selector, now: datetime) -> tuple[str | None, str | None]:
+    """Published and modified dates written relative to the fetch ("3 hours ago",
+    "Updated yesterday"), resolved against ``now`` (the fetch time, timezone kept).
+
+    Minutes and hours give an instant; days, weeks and "yesterday" give a calendar day. A
+    phrase right after "Updated"/"Modified" is the modification date. Only the byline's and
+    date stamps' own short texts are read, and none inside links, asides, navigation, footers,
+    comments or related/recommended/popular lists (the times of other articles and posts).
+    """
+    published = modified = None
+    for node in sel.xpath(_RELATIVE_PLACES):
+        text = " ".join(node.xpath("string()").get("").split())
+        if not text or len(text) > 120:
+            continue
+        for match in _RELATIVE.finditer(text):
+            amount, unit, yesterday = match.groups()
+            if yesterday:
+                value = (now - timedelta(days=1)).date().isoformat()
+            else:
+                count = int(amount) if amount.isdigit() else 1
+                seconds = _UNITS[unit.lower()] * count
+                when = now - timedelta(seconds=seconds)
+                value = (when.isoformat(timespec="minutes") if seconds < 86400
+                         else when.date().isoformat())
+            if _UPDATE_LABEL.search(text[: match.start()][-40:]):
+                modified = modified or value
+            else:
+                published = published or value
+    return published, modified
 
 
 # Author links and microdata outside the article's own byline: comment authors (WordPress
@@ -236,8 +322,14 @@ def detect_language(text: str) -> str | None:
     return str(code) or None
 
 
-def page_metadata(sel: Selector, url: str, now: datetime | None = None) -> PageMetadata:
-    """Read what the page declares about itself."""
+def page_metadata(sel: Selector, url: str, now: datetime | None = None,
+                  fetched: datetime | None = None) -> PageMetadata:
+    """Read what the page declares about itself.
+
+    ``now`` bounds plausible dates (default: the clock); ``fetched`` is when the page was
+    fetched: only with it are relative dates ("3 hours ago") resolved, since they count from
+    the fetch, not from the extraction.
+    """
     md = PageMetadata()
     objects = jsonld_objects(sel)
     art = _article_object(objects)
@@ -265,7 +357,11 @@ def page_metadata(sel: Selector, url: str, now: datetime | None = None) -> PageM
               "dcterms.modified"),
         *_time_values(sel, "dateModified"),
     ))
-    if md.published and md.modified and md.modified < md.published:
+    if fetched is not None and (md.published is None or md.modified is None):
+        relative = relative_dates(sel, fetched)
+        md.published = md.published or valid_date(relative[0], now)
+        md.modified = md.modified or valid_date(relative[1], now)
+    if md.published and md.modified and _instant(md.modified) < _instant(md.published):
         md.modified = None  # a modification before publication is a wrong pick
 
     lang = (_clean(art.get("inLanguage")) if isinstance(art.get("inLanguage"), str) else None) \
