@@ -241,6 +241,13 @@ def _norm(text: str) -> str:
     return " ".join(_tokens(text))
 
 
+def _similar(a: str, b: str, threshold: float = 0.9) -> bool:
+    """difflib's similarity ratio of two strings is at least ``threshold``; the cheap upper
+    bound (character counts) is checked first, as most pairs fail it."""
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    return matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
+
+
 def _strip_bullet(line: str) -> str:
     return _BULLET.sub("", line.strip())
 
@@ -373,9 +380,7 @@ class _Context:
         if norm.startswith(self.title + " "):
             return True  # the line adds a short kicker or site name
         short, long_ = sorted((norm, self.title), key=len)
-        return len(short) >= 0.8 * len(long_) and SequenceMatcher(
-            None, short, long_, autojunk=False
-        ).ratio() >= 0.9
+        return len(short) >= 0.8 * len(long_) and _similar(short, long_)
 
     def is_standfirst(self, line: str) -> bool:
         """The page's description (dek) as a line; a truncated description counts too."""
@@ -389,9 +394,7 @@ class _Context:
         if len(self.description) >= 0.8 * len(norm) and self.description.startswith(norm):
             return True  # the line is the description minus its tail
         short, long_ = sorted((norm, self.description), key=len)
-        return len(short) >= 0.85 * len(long_) and SequenceMatcher(
-            None, short, long_, autojunk=False
-        ).ratio() >= 0.9
+        return len(short) >= 0.85 * len(long_) and _similar(short, long_)
 
     def is_permalink(self, line: str) -> bool:
         return bool(self.urls) and line.strip().rstrip("/") in self.urls
@@ -447,9 +450,7 @@ class _Context:
                 if short is norm or _is_credit_words(line, len(norm.split()) - len(cap.split())):
                     return True
                 continue
-            if len(short) >= 0.8 * len(long_) and SequenceMatcher(
-                None, short, long_, autojunk=False
-            ).ratio() >= 0.9:
+            if len(short) >= 0.8 * len(long_) and _similar(short, long_):
                 return True
         return False
 
@@ -663,6 +664,25 @@ _PROTECTED_TAGS = frozenset(["html", "body", "article", "main", "head"])
 _PROTECTED_INSIDE = ".//*[@itemprop='articleBody' or self::article or self::main]"
 
 
+def _quick_pattern() -> re.Pattern[str]:
+    """A regex found in every lowercased class/id/aria-label that a DOM rule can match: a word
+    of ``_DOM_WORDS``, a prefix or a hover word needs itself, a joined pair ("ad-slot") its
+    first word and a separator. One search rejects most attribute values before they are
+    split into words."""
+    needles = set(_DOM_PREFIXES.pattern.strip("^()?:").split("|")) | {"hover", "tooltip",
+                                                                       "popover", "rollover"}
+    pairs: set[str] = set()
+    for key in _DOM_WORDS:
+        first, dash, _ = key.partition("-")
+        (pairs if dash else needles).add(first if dash else key)
+    alternatives = sorted(map(re.escape, needles)) + [
+        f"{re.escape(first)}[^a-z0-9]" for first in sorted(pairs)]
+    return re.compile("|".join(alternatives))
+
+
+_QUICK = _quick_pattern()
+
+
 def _attr_words(value: str) -> list[str]:
     """The words of a class/id value, and the joined pairs ("ad", "slot" -> "ad-slot")."""
     words = [w for w in _WORD_SPLIT.split(value.lower()) if w]
@@ -673,7 +693,7 @@ def dom_rule(element: Any) -> str | None:
     """The DOM rule whose widget words the element's class, id or aria-label carry."""
     for attr in ("class", "id", "aria-label"):
         value = element.get(attr)
-        if not value:
+        if not value or not _QUICK.search(value.lower()):
             continue
         for word in _attr_words(value):
             rule = _DOM_WORDS.get(word)

@@ -154,19 +154,32 @@ def _article_object(objects: list[dict[str, Any]]) -> dict[str, Any]:
     return {}
 
 
-def _meta(sel: Selector, *names: str) -> str | None:
-    for name in names:
-        value = sel.xpath(
-            f'//meta[@property="{name}" or @name="{name}" or @itemprop="{name}"]/@content'
-        ).get()
-        if _clean(value):
-            return _clean(value)
-    return None
+class _Metas:
+    """The page's ``<meta>`` tags read once: by property, name or itemprop."""
 
+    def __init__(self, sel: Selector) -> None:
+        self.first: dict[str, str] = {}  # the first tag's content, as a lookup gets it
+        self.all: dict[str, list[str]] = {}  # every content by property or name
+        for node in sel.root.iter("meta"):
+            content = node.get("content")
+            if content is None:  # as in XPath's //meta[…]/@content: no content, no value
+                continue
+            prop, name, itemprop = node.get("property"), node.get("name"), node.get("itemprop")
+            for key in {prop, name, itemprop} - {None}:
+                self.first.setdefault(str(key), content)
+            for key in {prop, name} - {None}:
+                self.all.setdefault(str(key), []).append(content)
 
-def _meta_all(sel: Selector, name: str) -> list[str]:
-    values = sel.xpath(f'//meta[@property="{name}" or @name="{name}"]/@content').getall()
-    return [v for v in (_clean(x) for x in values) if v]
+    def get(self, *names: str) -> str | None:
+        """The first name's value that is not blank."""
+        for name in names:
+            value = _clean(self.first.get(name))
+            if value:
+                return value
+        return None
+
+    def get_all(self, name: str) -> list[str]:
+        return [v for v in (_clean(x) for x in self.all.get(name, [])) if v]
 
 
 def _dedup(values: Iterable[str]) -> list[str]:
@@ -331,13 +344,14 @@ def page_metadata(sel: Selector, url: str, now: datetime | None = None,
     the fetch, not from the extraction.
     """
     md = PageMetadata()
+    metas = _Metas(sel)
     objects = jsonld_objects(sel)
     art = _article_object(objects)
 
-    md.title = _clean(art.get("headline")) or _meta(sel, "og:title", "twitter:title")
+    md.title = _clean(art.get("headline")) or metas.get("og:title", "twitter:title")
     people, orgs = _names(art.get("author")) if art else ([], [])
     if not people:
-        people = _meta_all(sel, "author") or _meta_all(sel, "article:author")
+        people = metas.get_all("author") or metas.get_all("article:author")
         people = [p for p in people if not p.startswith("http")]
     if not people:
         people = _byline_names(sel)
@@ -346,14 +360,14 @@ def page_metadata(sel: Selector, url: str, now: datetime | None = None,
 
     md.published = _first_date(now, (
         art.get("datePublished"), art.get("dateCreated"),
-        _meta(sel, "article:published_time", "og:article:published_time", "datePublished"),
-        _meta(sel, "pubdate", "publish-date", "publishdate", "date", "dc.date",
+        metas.get("article:published_time", "og:article:published_time", "datePublished"),
+        metas.get("pubdate", "publish-date", "publishdate", "date", "dc.date",
               "DC.date.issued", "dcterms.created", "sailthru.date", "parsely-pub-date"),
         *_time_values(sel, "datePublished"),
     ))
     md.modified = _first_date(now, (
         art.get("dateModified"),
-        _meta(sel, "article:modified_time", "og:updated_time", "dateModified", "last-modified",
+        metas.get("article:modified_time", "og:updated_time", "dateModified", "last-modified",
               "dcterms.modified"),
         *_time_values(sel, "dateModified"),
     ))
@@ -365,24 +379,24 @@ def page_metadata(sel: Selector, url: str, now: datetime | None = None,
         md.modified = None  # a modification before publication is a wrong pick
 
     lang = (_clean(art.get("inLanguage")) if isinstance(art.get("inLanguage"), str) else None) \
-        or _clean(sel.xpath("/html/@lang").get()) or _meta(sel, "og:locale", "language") \
+        or _clean(sel.xpath("/html/@lang").get()) or metas.get("og:locale", "language") \
         or _clean(sel.xpath('//meta[@http-equiv="content-language"]/@content').get())
     md.language = lang.replace("_", "-").split(",")[0].strip() if lang else None
 
     publisher = art.get("publisher") if art else None
-    md.site_name = _meta(sel, "og:site_name") or (
+    md.site_name = metas.get("og:site_name") or (
         _clean(publisher.get("name")) if isinstance(publisher, dict) else None)
-    md.description = _meta(sel, "description", "og:description", "twitter:description") or \
+    md.description = metas.get("description", "og:description", "twitter:description") or \
         _clean(art.get("description"))
 
-    canonical = sel.xpath('//link[@rel="canonical"]/@href').get() or _meta(sel, "og:url")
+    canonical = sel.xpath('//link[@rel="canonical"]/@href').get() or metas.get("og:url")
     if canonical and canonical.strip():
         md.canonical_url = urljoin(url, canonical.strip())
 
     md.categories = _dedup(_strings(art.get("articleSection")) +
-                           _meta_all(sel, "article:section"))
-    md.tags = _dedup(_meta_all(sel, "article:tag") + _strings(art.get("keywords")) +
-                     _strings(_meta(sel, "news_keywords", "keywords")))
+                           metas.get_all("article:section"))
+    md.tags = _dedup(metas.get_all("article:tag") + _strings(art.get("keywords")) +
+                     _strings(metas.get("news_keywords", "keywords")))
     free = art.get("isAccessibleForFree")
     if isinstance(free, bool):
         md.is_accessible_for_free = free
