@@ -335,6 +335,16 @@ def detect_language(text: str) -> str | None:
     return str(code) or None
 
 
+# Figures: HTML5 <figure>, and WordPress's classic caption markup that predates it
+# (<div class="wp-caption"><img …><p class="wp-caption-text">…</p></div>), still what many
+# WordPress themes print.
+_FIGURES = (
+    "//figure[.//img or .//picture] | "
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' wp-caption ')]"
+    "[.//img][not(ancestor::figure)][not(.//figure)]"
+)
+
+
 def page_metadata(sel: Selector, url: str, now: datetime | None = None,
                   fetched: datetime | None = None) -> PageMetadata:
     """Read what the page declares about itself.
@@ -403,9 +413,11 @@ def page_metadata(sel: Selector, url: str, now: datetime | None = None,
     elif isinstance(free, str) and free.lower() in ("true", "false"):
         md.is_accessible_for_free = free.lower() == "true"
 
-    for fig in sel.xpath("//figure[.//img or .//picture]"):
+    for fig in sel.xpath(_FIGURES):
         src = fig.xpath(".//img/@src").get()
-        caption = _clean(" ".join(fig.xpath(".//figcaption//text()").getall()))
+        caption = _clean(" ".join(fig.xpath(
+            ".//figcaption//text() | .//*[contains(concat(' ', normalize-space(@class), ' '), "
+            "' wp-caption-text ')]//text()").getall()))
         credit = _clean(" ".join(fig.xpath(
             './/*[contains(@class,"credit") or contains(@class,"copyright") or '
             'contains(@class,"byline")]//text()').getall()))

@@ -150,3 +150,22 @@ def test_embedded_tweet_in_a_widget_wrapper_is_kept_as_a_quote() -> None:
     text = extract_article(html, "https://bugle.example/news/routes/").text
     positions = [text.index(p) for p in (BR_PARAGRAPHS[1], tweet, BR_PARAGRAPHS[2])]
     assert positions == sorted(positions)
+
+
+def test_wordpress_classic_caption_goes_to_images_not_text() -> None:
+    caption = "Fishing boats wait in the harbour at dawn on Tuesday."
+    html = (
+        "<html><body><article><h1>Harbour</h1>"
+        + "".join(f"<p>{p}</p>" for p in BR_PARAGRAPHS[:2])
+        + '<div id="attachment_12" class="wp-caption aligncenter">'
+        '<img src="/wp-content/uploads/boats.jpg" alt="">'
+        f'<p class="wp-caption-text">{caption} <span class="credit">Jane Doe/Reuters</span></p>'
+        f"</div><p>{BR_PARAGRAPHS[2]}</p></article></body></html>"
+    )
+    article = extract_article(html, "https://bugle.example/news/harbour/")
+    (image,) = article.images
+    assert image.src == "https://bugle.example/wp-content/uploads/boats.jpg"
+    assert image.caption == caption
+    assert image.credit == "Jane Doe/Reuters"
+    assert "Fishing boats" not in article.text
+    assert all(p in article.text for p in BR_PARAGRAPHS)
