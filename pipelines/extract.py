@@ -22,7 +22,13 @@ from trafilatura.utils import load_html
 from crawler.items import Article, FetchedPage, Image
 from crawler.urls import DEFAULT_TRACKING_PARAMS, normalize_url
 from pipelines.cleaning import clean_text, lift_embedded_posts, prune_tree, wrap_lead_text
-from pipelines.metadata import detect_language, normalize_authors, page_metadata, valid_date
+from pipelines.metadata import (
+    detect_language,
+    instant,
+    normalize_authors,
+    page_metadata,
+    valid_date,
+)
 from pipelines.pool import ExtractionPool, default_processes
 from pipelines.warc_archive import WarcArchive
 
@@ -189,6 +195,20 @@ class ExtractPipeline:
     def close_spider(self) -> None:
         self.pool.close()
 
+    def _check_founded(self, article: Article, site: str | None) -> None:
+        """Drop a published/modified date older than the site's ``founded`` (sites.toml): a
+        date from before the site existed is a wrong pick (a quoted date, a copied archive)."""
+        founded_for = getattr(self.crawler.spider, "founded_for", None)
+        founded = founded_for(site) if founded_for is not None else None
+        if founded is None:
+            return
+        for name in ("published", "modified"):
+            value = getattr(article, name)
+            if value and instant(value) < founded:
+                setattr(article, name, None)
+                assert self.crawler.stats is not None
+                self.crawler.stats.inc_value("extract/dates_before_site")
+
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
             return item
@@ -205,6 +225,7 @@ class ExtractPipeline:
                            log_level="INFO")
         if article.published is None and item.listed_date:
             article.published = valid_date(item.listed_date)
+        self._check_founded(article, item.site)
         if self.archive is not None and item.warc_ref is not None:
             await self.archive.write_article(item.warc_ref, article)
         stats.inc_value("extract/articles")

@@ -19,8 +19,8 @@ from parsel import Selector
 from crawler.classify import ARTICLE_TYPES, jsonld_objects
 
 __all__ = [
-    "PageMetadata", "detect_language", "normalize_authors", "page_metadata", "relative_dates",
-    "valid_date",
+    "PageMetadata", "detect_language", "instant", "normalize_authors", "page_metadata",
+    "relative_dates", "valid_date",
 ]
 
 EARLIEST_DATE = datetime(1995, 1, 1, tzinfo=UTC)
@@ -91,7 +91,7 @@ def valid_date(value: str | None, now: datetime | None = None) -> str | None:
     return parsed.isoformat()
 
 
-def _instant(value: str) -> datetime:
+def instant(value: str) -> datetime:
     """An ISO date from ``valid_date`` as an aware datetime (naive values taken as UTC), so
     that dates in different timezones compare by the moment they name."""
     parsed = datetime.fromisoformat(value)
@@ -385,7 +385,7 @@ def page_metadata(sel: Selector, url: str, now: datetime | None = None,
         relative = relative_dates(sel, fetched)
         md.published = md.published or valid_date(relative[0], now)
         md.modified = md.modified or valid_date(relative[1], now)
-    if md.published and md.modified and _instant(md.modified) < _instant(md.published):
+    if md.published and md.modified and instant(md.modified) < instant(md.published):
         md.modified = None  # a modification before publication is a wrong pick
 
     lang = (_clean(art.get("inLanguage")) if isinstance(art.get("inLanguage"), str) else None) \
