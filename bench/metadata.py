@@ -1,10 +1,11 @@
 """Metadata benchmark: newsarchive's ``extract_article`` against plain trafilatura.
 
 Run with ``python -m bench.metadata`` (``make bench-metadata``). Pages: the article-extraction
-benchmark's DEV pages (see ``bench.extract``). The truth of a field is what the page itself
-declares in JSON-LD (an Article-type object) or, where JSON-LD says nothing, in its
-OpenGraph/``article:``/``<meta>`` tags, read here by a small reader of its own; a page that
-declares nothing for a field does not count for that field.
+benchmark's DEV pages (see ``bench.extract``), then the 30 articles of the bundled sample site
+(``crawler/sample_site``), whose truth is its ``manifest.json``. The truth of a field of a DEV
+page is what the page itself declares in JSON-LD (an Article-type object) or, where JSON-LD
+says nothing, in its OpenGraph/``article:``/``<meta>`` tags, read here by a small reader of its
+own; a page that declares nothing for a field does not count for that field.
 
 Each system runs on two versions of every page:
 
@@ -18,7 +19,8 @@ Systems: ``newsarchive`` (``pipelines.extract.extract_article``) and ``trafilatu
 
 Comparison per field (values normalised: case, spaces, a leading "By"):
 
-* title: equal; authors: equal sets of person names;
+* title: equal; authors: equal sets of person names (a declared name split on ","/"and"; a
+  part that is a role, "AP National Political Writer", is not a name);
 * published (date): the same calendar day as declared, in the declared timezone (declared
   dates in any usual format; an impossible one such as "0001-01-01" declares nothing);
   published (instant): the same moment, for declared values with a time of day (trafilatura
@@ -51,8 +53,9 @@ from trafilatura.utils import load_html
 
 from bench.extract import BenchError, Page, data_dir_from_env, load_pages
 from crawler.classify import ARTICLE_TYPES, jsonld_objects
+from crawler.sample_site import SITE_ROOT, load_manifest
 
-__all__ = ["FIELDS", "declared_truth", "main", "strip_declarations"]
+__all__ = ["FIELDS", "declared_truth", "load_sample_site", "main", "strip_declarations"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
@@ -63,6 +66,10 @@ FIELDS = (
 _WS = re.compile(r"\s+")
 _BY = re.compile(r"^by\s+", re.IGNORECASE)
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\s+and\s+|\s+&\s+)\s*")
+# the role part of a declared "NAME, AP National Political Writer": not a second person
+_ROLE = re.compile(
+    r"\b(?:writer|reporter|correspondent|editor|columnist|contributor|staff)s?$", re.IGNORECASE
+)
 
 
 # --------------------------------------------------------------------------- truth
@@ -129,7 +136,7 @@ def declared_truth(html: str) -> dict[str, Any]:
 
     put("title", _text(art.get("headline")), _meta(sel, "og:title"))
     put("authors", [n for a in _people(art.get("author")) for n in _AUTHOR_SPLIT.split(_BY.sub(
-        "", a)) if n.strip()])
+        "", a)) if n.strip() and not _ROLE.search(n.strip())])
     put("published", _text(art.get("datePublished")), _meta(sel, "article:published_time"))
     put("modified", _text(art.get("dateModified")), _meta(sel, "article:modified_time"))
     lang = art.get("inLanguage")
@@ -281,8 +288,34 @@ class Tally:
         return self.hits.get(key, 0) / total if total else None
 
 
-def run(pages: Sequence[Page]) -> dict[tuple[str, str], Tally]:
-    truths = {p.page_id: declared_truth(p.html) for p in pages}
+SAMPLE_BASE = "http://127.0.0.1:8000"  # a name for the URLs only; nothing is fetched
+
+
+def load_sample_site(root: Path = SITE_ROOT) -> tuple[list[Page], dict[str, dict[str, Any]]]:
+    """The sample site's 30 articles with the truth its ``manifest.json`` gives (the values
+    the site generator wrote into each page's JSON-LD, meta tags and byline)."""
+    manifest = load_manifest(root)
+    pages: list[Page] = []
+    truths: dict[str, dict[str, Any]] = {}
+    for entry in manifest["articles"]:
+        path = str(entry["path"])
+        html = (root / path.lstrip("/")).read_text(encoding="utf-8")
+        pages.append(Page(path, SAMPLE_BASE + path, html, ""))
+        truth = {
+            "title": entry.get("title"), "authors": entry.get("authors"),
+            "published": entry.get("published"), "modified": entry.get("modified"),
+            "language": entry.get("language"), "site_name": manifest.get("site"),
+            "section": [entry["section"]] if entry.get("section") else None,
+            "tags": entry.get("tags"),
+        }
+        truths[path] = {k: v for k, v in truth.items() if v not in (None, "", [])}
+    return pages, truths
+
+
+def run(pages: Sequence[Page],
+        truths: dict[str, dict[str, Any]] | None = None) -> dict[tuple[str, str], Tally]:
+    if truths is None:
+        truths = {p.page_id: declared_truth(p.html) for p in pages}
     stripped = {p.page_id: strip_declarations(p.html) for p in pages}
     tallies: dict[tuple[str, str], Tally] = {}
     for variant in ("full", "stripped"):
@@ -334,6 +367,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     tallies = run(pages)
     print()
     print(format_table(tallies))
+    sample_pages, sample_truths = load_sample_site()
+    print(f"\n{len(sample_pages)} articles of the sample site; truth = its manifest.json")
+    sample_tallies = run(sample_pages, sample_truths)
+    print()
+    print(format_table(sample_tallies))
     print("\nn = pages that declare the field; full = page as fetched, stripped = without "
           "JSON-LD and named <meta> tags")
     if not args.no_json:
@@ -345,6 +383,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "results": {f"{v}/{n}": {"accuracy": {k: t.accuracy(k) for k in FIELDS},
                                      "n": t.totals, "cpu_seconds": t.cpu_seconds}
                         for (v, n), t in tallies.items()},
+            "sample_site": {f"{v}/{n}": {"accuracy": {k: t.accuracy(k) for k in FIELDS},
+                                         "n": t.totals, "cpu_seconds": t.cpu_seconds}
+                            for (v, n), t in sample_tallies.items()},
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -50,8 +50,10 @@ class SiteConfig:
     robots_sitemaps: bool = True
     feed_autodiscovery: bool = True
     follow_article_links: bool = False
+    founded: str | None = None
     # derived, not read from the file
     since_dt: datetime | None = field(default=None, compare=False)
+    founded_dt: datetime | None = field(default=None, compare=False)
 
     @property
     def seeds(self) -> tuple[str, ...]:
@@ -66,7 +68,7 @@ _LISTS = {"start_urls", "feeds", "sitemaps", "allowed_domains", "article_allow",
 _URL_LISTS = {"start_urls", "feeds", "sitemaps"}
 _REGEX_LISTS = {"article_allow", "article_deny", "follow_deny"}
 _BOOLS = {"robots_sitemaps", "feed_autodiscovery", "follow_article_links"}
-_FILE_FIELDS = {f.name for f in fields(SiteConfig)} - {"since_dt"}
+_FILE_FIELDS = {f.name for f in fields(SiteConfig)} - {"since_dt", "founded_dt"}
 
 
 def _check_url(where: str, key: str, url: Any) -> str:
@@ -142,12 +144,29 @@ def _build(where: str, raw: dict[str, Any], now: datetime | None) -> SiteConfig:
         except ValueError as exc:
             raise ConfigError(f"{where}: field 'since': {exc}") from None
         values["since"] = value
+    if "founded" in raw:
+        values["founded"], values["founded_dt"] = _founded(where, raw["founded"])
     site = SiteConfig(**values)
     if not site.seeds:
         raise ConfigError(f"{where}: no start_urls, feeds or sitemaps: nothing to crawl")
     if not site.allowed_domains:
         site = _with_default_domains(site)
     return site
+
+
+def _founded(where: str, value: Any) -> tuple[str, datetime]:
+    """``founded = 2004`` or ``"2004-03-01"``: no article of the site is older (UTC)."""
+    text = str(value.isoformat() if isinstance(value, date) else value).strip()
+    try:
+        if isinstance(value, int | str) and not isinstance(value, bool) and text.isdigit():
+            parsed = datetime(int(text), 1, 1, tzinfo=UTC)
+        else:
+            parsed = datetime.fromisoformat(text)
+            parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: field 'founded': expected a year or an ISO date "
+                          f"(2004, \"2004-03-01\"), got {value!r}") from None
+    return text, parsed
 
 
 def _with_default_domains(site: SiteConfig) -> SiteConfig:

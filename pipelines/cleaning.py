@@ -18,7 +18,7 @@ general (no site-specific patterns) and explainable in one line:
 * ``related``: "Read more"/"Related"/"More from" headings or link lines, and the link list right
   after such a heading;
 * ``footer``: copyright, all-rights-reserved, reprint and "originally published" lines among the
-  last lines;
+  last lines, only in the page's trailing block: a footer line followed by a kept line stays;
 * ``standfirst``: the page's description (standfirst, dek) printed twice among the first lines:
   the first copy goes. A single copy stays: many sites use the lead paragraph as description;
 * ``promo``: inline promotions ("Also on example.com …", "Also: …", "Follow our full coverage
@@ -43,7 +43,10 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 from typing import Any
 
-__all__ = ["DOM_RULES", "LONG_LINE", "RULES", "clean_lines", "clean_text", "prune_tree"]
+__all__ = [
+    "DOM_RULES", "EMBED_CLASSES", "LONG_LINE", "RULES", "clean_lines", "clean_text",
+    "lift_embedded_posts", "prune_tree", "wrap_lead_text",
+]
 
 LONG_LINE = 200
 HEAD_LINES = 6  # byline, dateline and title repeats are looked for in the first lines
@@ -238,6 +241,13 @@ def _norm(text: str) -> str:
     return " ".join(_tokens(text))
 
 
+def _similar(a: str, b: str, threshold: float = 0.9) -> bool:
+    """difflib's similarity ratio of two strings is at least ``threshold``; the cheap upper
+    bound (character counts) is checked first, as most pairs fail it."""
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    return matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
+
+
 def _strip_bullet(line: str) -> str:
     return _BULLET.sub("", line.strip())
 
@@ -315,6 +325,27 @@ def _is_link_item(line: str) -> bool:
     return len(line) <= 120 and len(line.split()) <= 20 and not _END_PUNCT.search(line)
 
 
+_CREDIT_CONNECTORS = frozenset(
+    ["by", "via", "of", "and", "photo", "photos", "image", "images", "credit", "courtesy", "file",
+     "staff", "copyright"]
+)
+
+
+def _is_credit_words(line: str, extra: int) -> bool:
+    """Whether the ``extra`` words a line has besides a caption (at its start or end) read as
+    a credit: names and agencies ("Jane Doe/AP", "Getty Images", "Apple, Inc."), years and
+    credit words. A subheading that merely begins like a caption ("Apple iPhone 11 Pro" vs.
+    "Apple iPhone 11 Pro Max for $999") has ordinary lowercase words there and is kept."""
+    words = _TOKEN.findall(line)
+    if extra <= 0 or extra > len(words):
+        return False
+    for tail in (words[-extra:], words[:extra]):
+        if all(w[:1].isupper() or w.isdigit() or w.casefold() in _CREDIT_CONNECTORS
+               for w in tail):
+            return True
+    return False
+
+
 class _Context:
     """What the rules know of the page besides the text."""
 
@@ -349,9 +380,7 @@ class _Context:
         if norm.startswith(self.title + " "):
             return True  # the line adds a short kicker or site name
         short, long_ = sorted((norm, self.title), key=len)
-        return len(short) >= 0.8 * len(long_) and SequenceMatcher(
-            None, short, long_, autojunk=False
-        ).ratio() >= 0.9
+        return len(short) >= 0.8 * len(long_) and _similar(short, long_)
 
     def is_standfirst(self, line: str) -> bool:
         """The page's description (dek) as a line; a truncated description counts too."""
@@ -365,9 +394,7 @@ class _Context:
         if len(self.description) >= 0.8 * len(norm) and self.description.startswith(norm):
             return True  # the line is the description minus its tail
         short, long_ = sorted((norm, self.description), key=len)
-        return len(short) >= 0.85 * len(long_) and SequenceMatcher(
-            None, short, long_, autojunk=False
-        ).ratio() >= 0.9
+        return len(short) >= 0.85 * len(long_) and _similar(short, long_)
 
     def is_permalink(self, line: str) -> bool:
         return bool(self.urls) and line.strip().rstrip("/") in self.urls
@@ -420,10 +447,10 @@ class _Context:
                 continue
             # caption plus/minus a credit, or the same caption with small edits
             if long_.startswith(short + " ") or long_.endswith(" " + short):
-                return True
-            if len(short) >= 0.8 * len(long_) and SequenceMatcher(
-                None, short, long_, autojunk=False
-            ).ratio() >= 0.9:
+                if short is norm or _is_credit_words(line, len(norm.split()) - len(cap.split())):
+                    return True
+                continue
+            if len(short) >= 0.8 * len(long_) and _similar(short, long_):
                 return True
         return False
 
@@ -474,6 +501,22 @@ def clean_lines(
                 list_mode = "heading" if is_related_heading(line) else "inline"
                 list_left = MAX_LIST_AFTER_HEADING
         verdicts[i] = verdict
+
+    if "footer" in on:
+        # A footer ends the page: a footer line only goes when every content line after it
+        # goes too. "Copyright 2019 …" or "Originally published in …" followed by a kept
+        # paragraph is part of the article (a note, a quote), so it is judged again without
+        # the footer rule.
+        trailing = True
+        for i in reversed(range(n)):
+            if not _tokens(lines[i]):
+                continue
+            if verdicts[i] == "footer" and not trailing:
+                verdicts[i] = _line_verdict(
+                    _strip_bullet(lines[i]), i, ctx, on - {"footer"}, head, tail
+                )
+            if verdicts[i] is None:
+                trailing = False
 
     if "standfirst" in on and ctx.description:
         copies = [i for i in sorted(head) if verdicts[i] is None and ctx.is_standfirst(lines[i])]
@@ -621,6 +664,25 @@ _PROTECTED_TAGS = frozenset(["html", "body", "article", "main", "head"])
 _PROTECTED_INSIDE = ".//*[@itemprop='articleBody' or self::article or self::main]"
 
 
+def _quick_pattern() -> re.Pattern[str]:
+    """A regex found in every lowercased class/id/aria-label that a DOM rule can match: a word
+    of ``_DOM_WORDS``, a prefix or a hover word needs itself, a joined pair ("ad-slot") its
+    first word and a separator. One search rejects most attribute values before they are
+    split into words."""
+    needles = set(_DOM_PREFIXES.pattern.strip("^()?:").split("|")) | {"hover", "tooltip",
+                                                                       "popover", "rollover"}
+    pairs: set[str] = set()
+    for key in _DOM_WORDS:
+        first, dash, _ = key.partition("-")
+        (pairs if dash else needles).add(first if dash else key)
+    alternatives = sorted(map(re.escape, needles)) + [
+        f"{re.escape(first)}[^a-z0-9]" for first in sorted(pairs)]
+    return re.compile("|".join(alternatives))
+
+
+_QUICK = _quick_pattern()
+
+
 def _attr_words(value: str) -> list[str]:
     """The words of a class/id value, and the joined pairs ("ad", "slot" -> "ad-slot")."""
     words = [w for w in _WORD_SPLIT.split(value.lower()) if w]
@@ -631,7 +693,7 @@ def dom_rule(element: Any) -> str | None:
     """The DOM rule whose widget words the element's class, id or aria-label carry."""
     for attr in ("class", "id", "aria-label"):
         value = element.get(attr)
-        if not value:
+        if not value or not _QUICK.search(value.lower()):
             continue
         for word in _attr_words(value):
             rule = _DOM_WORDS.get(word)
@@ -701,3 +763,91 @@ def prune_tree(tree: Any, disabled: frozenset[str] = frozenset()) -> dict[str, i
     for element in reversed(gone):  # last first: a tail moves onto a sibling still in place
         _remove(element)
     return removed
+
+
+# =========================================================================== loose lead text
+#
+# Many CMS templates (older WordPress themes, hand-written HTML, forum-like blogs) write the
+# body as one container of text separated by ``<br>`` pairs, with no ``<p>`` at all:
+#
+#     <div class="content">First paragraph <em>with inline markup</em>.<br><br>Second …
+#
+# trafilatura picks up the text that follows each ``<br>`` (it is the ``<br>``'s tail), but when
+# it settles on an outer container it can lose the container's own leading text, i.e. the first
+# paragraph of the article. ``wrap_lead_text`` turns that leading run (the container's text and
+# the inline elements up to the first ``<br>`` or block child) into a ``<p>`` of its own, as a
+# browser would render it, so that it is judged like every other paragraph. Nothing is removed
+# or reordered; containers without a ``<br>`` child are left alone (there trafilatura already
+# treats the loose text as a paragraph).
+
+INLINE_TAGS = frozenset(
+    ["a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "font", "i", "kbd",
+     "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var"]
+)
+
+
+def wrap_lead_text(tree: Any) -> int:
+    """Wrap the leading loose text of ``<br>``-separated containers in ``<p>``; returns a count."""
+    wrapped = 0
+    for element in tree.iter("div", "td", "section", "article", "main"):
+        if not (element.text and element.text.strip()) or len(element) == 0:
+            continue
+        if element.find("br") is None:
+            continue
+        lead = []
+        for child in element:
+            if not isinstance(child.tag, str) or child.tag not in INLINE_TAGS:
+                break
+            lead.append(child)
+        paragraph = element.makeelement("p", {})
+        paragraph.text, element.text = element.text, None
+        for child in lead:
+            paragraph.append(child)  # moves the child together with its tail text
+        element.insert(0, paragraph)
+        wrapped += 1
+    return wrapped
+
+
+# =========================================================================== embedded posts
+#
+# A post embedded from a social network (the networks' standard embed code is a
+# ``<blockquote class="twitter-tweet">``, ``"instagram-media"`` or ``"tiktok-embed"``) is a
+# quotation the article makes: "Club statement — Tottenham Hotspur (@SpursOfficial)". trafilatura
+# keeps such blockquotes as quotes, but CMSs often wrap them in widget containers
+# (``<div class="article-widget article-tweet">``) that its boilerplate filter drops, and with
+# them the quote. ``lift_embedded_posts`` replaces the wrappers that hold nothing but the embed
+# (no other text; scripts and styles don't count) with the blockquote itself, so the quote is
+# judged like any other. It climbs at most to the article container (``<article>``, ``<main>``,
+# ``itemprop="articleBody"``), never past an ancestor holding other text, and moves nothing
+# out of order.
+
+EMBED_CLASSES = ("twitter-tweet", "instagram-media", "tiktok-embed")
+_EMBED_XPATH = "//blockquote[{}]".format(" or ".join(
+    f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')" for name in EMBED_CLASSES
+))
+_OWN_TEXT = ".//text()[not(ancestor::script) and not(ancestor::style)]"
+
+
+def _visible_text(element: Any) -> str:
+    return " ".join("".join(element.xpath(_OWN_TEXT)).split())
+
+
+def lift_embedded_posts(tree: Any) -> int:
+    """Replace wrappers holding only an embedded social post by the post; returns a count."""
+    lifted = 0
+    for quote in tree.xpath(_EMBED_XPATH):
+        own = _visible_text(quote)
+        top = None
+        for ancestor in quote.iterancestors():
+            if ancestor.tag in _PROTECTED_TAGS or ancestor.get("itemprop") == "articleBody":
+                break
+            if _visible_text(ancestor) != own:
+                break
+            top = ancestor
+        parent = top.getparent() if top is not None else None
+        if top is None or parent is None:
+            continue
+        quote.tail = top.tail
+        parent.replace(top, quote)
+        lifted += 1
+    return lifted

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.cleaning import DOM_RULES, RULES, clean_lines, clean_text, prune_tree
+from pipelines.cleaning import (
+    DOM_RULES,
+    RULES,
+    clean_lines,
+    clean_text,
+    lift_embedded_posts,
+    prune_tree,
+    wrap_lead_text,
+)
 
 P1 = (
     "The city council voted on Tuesday to expand the bus network, adding four routes that will "
@@ -267,6 +275,15 @@ def test_long_lines_are_not_removed_by_ambiguous_rules() -> None:
     assert clean_text(text) == text
 
 
+def test_subheading_that_begins_like_a_caption_is_kept() -> None:
+    caption = "The new tram at the Elm Street depot."
+    subheading = "The new tram at the Elm Street depot opens in May"
+    text = "\n".join([P1, subheading, P2, P3])
+    assert clean_text(text, captions=[caption]) == text
+    with_credit = "The new tram at the Elm Street depot. Jane Doe/Reuters"
+    assert_removed("\n".join([P1, with_credit, P2, P3]), [with_credit], captions=[caption])
+
+
 def test_caption_like_paragraph_without_caption_is_kept() -> None:
     text = "\n".join([P1, "Maria Lopez at the bus stop on Elm Street.", P2, P3])
     assert clean_text(text, captions=["A different caption entirely about trams"]) == text
@@ -281,6 +298,16 @@ def test_footer_rules_only_apply_at_the_end() -> None:
     footer = "This article was originally published in 2019 and updated since."
     lines = [P1, footer, *[f"{P2} ({i})" for i in range(10)], P3]
     assert footer in clean_text("\n".join(lines)).splitlines()
+
+
+def test_footer_lines_must_end_the_page() -> None:
+    # a footer-like sentence followed by a kept paragraph is article text
+    inside = "Originally published in 1962, the guide to the bus network sold 40,000 copies."
+    text = "\n".join([P1, P2, inside, P3])
+    assert clean_text(text) == text
+    # a footer followed only by other boilerplate still goes
+    footer = "Copyright 2026 The Daily Bugle. All rights reserved."
+    assert_removed(body(footer, "Share this:", "Advertisement"), [footer])
 
 
 def test_distant_duplicates_and_repeated_list_items_are_kept() -> None:
@@ -413,3 +440,42 @@ def test_prune_tree_rules_can_be_disabled() -> None:
     tree = _tree(f'<article>{ARTICLE_P}<div class="share-bar"><a>Facebook</a></div></article>')
     assert prune_tree(tree, disabled=frozenset(["share"])) == {}
     assert DOM_RULES == ("share", "newsletter", "comments", "related", "ad", "hovercard")
+
+
+# --------------------------------------------------------------------------- loose lead text
+
+
+def test_wrap_lead_text_makes_the_first_br_paragraph_a_p() -> None:
+    tree = _tree(
+        f'<div class="content">{P1[:40]}<em><a href="/x">{P1[40:60]}</a></em>{P1[60:]}'
+        f"<br><br>{P2}<br><br>{P3}</div>"
+    )
+    assert wrap_lead_text(tree) == 1
+    (div,) = tree.xpath("//div[@class='content']")
+    assert div.text is None
+    assert div[0].tag == "p" and div[0].text_content() == P1
+    assert div[0].xpath("./em/a")  # inline markup moved along, not flattened
+    assert [c.tag for c in div[1:]] == ["br", "br", "br", "br"]
+    assert div.text_content() == P1 + P2 + P3  # nothing lost, nothing reordered
+
+
+def test_wrap_lead_text_leaves_containers_without_br_alone() -> None:
+    html = f'<div class="a">{P1} <a href="/x">link</a> tail</div><div class="b"><p>{P2}</p></div>'
+    tree = _tree(html)
+    assert wrap_lead_text(tree) == 0
+    assert tree.xpath("string(//div[@class='a'])") == f"{P1} link tail"
+
+
+def test_lift_embedded_posts_replaces_wrappers_holding_only_the_post() -> None:
+    tree = _tree(
+        f'<article><p>{P1}</p><div class="widget tweet"><div class="inner">'
+        '<blockquote class="twitter-tweet"><p>Club statement</p>— Club (@club)</blockquote>'
+        '<script>window.twttr = {};</script></div></div>'
+        f'<div class="box"><p>{P2}</p><blockquote class="instagram-media">A photo</blockquote>'
+        "</div></article>"
+    )
+    assert lift_embedded_posts(tree) == 1  # the second post shares its wrapper with P2
+    article = tree.xpath("//article")[0]
+    assert [c.tag for c in article] == ["p", "blockquote", "div"]
+    assert article[1].text_content() == "Club statement— Club (@club)"
+    assert tree.xpath("//div[@class='box']/blockquote")

@@ -63,6 +63,8 @@ article_allow = ['/\\d{4}/\\d{2}/']
     ("[[sites]\nname=", "not valid TOML"),
     ('[[sites]]\nname = "a"\nstart_urls = ["https://x/"]\nconcurrency = 0',
      "field 'concurrency'"),
+    ('[[sites]]\nname = "a"\nstart_urls = ["https://x/"]\nfounded = "long ago"',
+     "field 'founded'"),
 ])
 def test_bad_config_names_file_site_and_field(tmp_path: Path, body: str,
                                                fragment: str) -> None:
@@ -110,3 +112,14 @@ def test_parse_since() -> None:
     assert parse_since("2026-11-01T10:00:00+02:00") == datetime(2026, 11, 1, 8, tzinfo=UTC)
     with pytest.raises(ValueError, match="'someday'"):
         parse_since("someday")
+
+
+def test_founded_is_a_year_or_a_date(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[sites]]\nname = "a"\nstart_urls = ["https://x/"]\nfounded = 2004\n'
+                           '[[sites]]\nname = "b"\nstart_urls = ["https://y/"]\n'
+                           "founded = 2010-03-01\n"
+                           '[[sites]]\nname = "c"\nstart_urls = ["https://z/"]\n')
+    a, b, c = load_sites(path)
+    assert (a.founded, a.founded_dt) == ("2004", datetime(2004, 1, 1, tzinfo=UTC))
+    assert (b.founded, b.founded_dt) == ("2010-03-01", datetime(2010, 3, 1, tzinfo=UTC))
+    assert c.founded is None and c.founded_dt is None

@@ -105,3 +105,67 @@ def test_cli_extract_without_text_exits_non_zero(tmp_path: Path) -> None:
                             check=False)
     assert result.returncode == 1
     assert "no article text" in result.stderr
+
+
+BR_PARAGRAPHS = [
+    "The council approved four new bus routes on Tuesday, the biggest change to the network "
+    "in a decade, after a year of consultation with residents.",
+    "The routes will start in March and run every ten minutes at peak times, the transport "
+    "committee said in a statement released after the vote.",
+    "Opponents said the plan ignores the northern suburbs, where many residents still rely on "
+    "a single hourly service to reach the city centre.",
+]
+
+
+def test_first_paragraph_written_as_loose_text_before_br_is_kept() -> None:
+    # An old-style template: the body is one <div> of <br><br>-separated text inside a frame
+    # that also holds <p> paragraphs; trafilatura alone drops the div's own leading text.
+    first = BR_PARAGRAPHS[0]
+    body = (f'{first[:60]}<em><a href="/source">{first[60:90]}</a></em>{first[90:]}\n<br> <br>'
+            + "\n<br> <br>".join(BR_PARAGRAPHS[1:]) + "<br><br>")
+    notes = "".join(
+        f"<p>Editor's note {i}: this series follows the city's transport plans through the "
+        "year, with reporting from every district and interviews with the people who ride the "
+        "buses each day.</p>"
+        for i in range(5))
+    html = (f'<html><body><div id="main"><div class="article"><h1>Buses</h1>'
+            '<div class="byline">Monday by <a>Jane Doe</a></div>'
+            f'<div class="content">{body}</div>{notes}</div></div></body></html>')
+    text = extract_article(html, "https://bugle.example/news/buses/").text
+    positions = [text.index(p) for p in BR_PARAGRAPHS]
+    assert positions == sorted(positions)
+
+
+def test_embedded_tweet_in_a_widget_wrapper_is_kept_as_a_quote() -> None:
+    tweet = "The new routes start on Monday and every ticket will be valid on all of them."
+    html = (
+        "<html><body><article><h1>Bus routes</h1>"
+        + "".join(f"<p>{p}</p>" for p in BR_PARAGRAPHS[:2])
+        + '<div class="story-widget story-tweet"><div class="story-tweet__inner">'
+        f'<blockquote class="twitter-tweet"><p lang="en">{tweet}</p>— City Transit '
+        '(@citytransit) <a href="https://twitter.com/citytransit/status/1">November 20, 2026</a>'
+        '</blockquote><script async src="https://platform.twitter.com/widgets.js"></script>'
+        f"</div></div><p>{BR_PARAGRAPHS[2]}</p></article></body></html>"
+    )
+    text = extract_article(html, "https://bugle.example/news/routes/").text
+    positions = [text.index(p) for p in (BR_PARAGRAPHS[1], tweet, BR_PARAGRAPHS[2])]
+    assert positions == sorted(positions)
+
+
+def test_wordpress_classic_caption_goes_to_images_not_text() -> None:
+    caption = "Fishing boats wait in the harbour at dawn on Tuesday."
+    html = (
+        "<html><body><article><h1>Harbour</h1>"
+        + "".join(f"<p>{p}</p>" for p in BR_PARAGRAPHS[:2])
+        + '<div id="attachment_12" class="wp-caption aligncenter">'
+        '<img src="/wp-content/uploads/boats.jpg" alt="">'
+        f'<p class="wp-caption-text">{caption} <span class="credit">Jane Doe/Reuters</span></p>'
+        f"</div><p>{BR_PARAGRAPHS[2]}</p></article></body></html>"
+    )
+    article = extract_article(html, "https://bugle.example/news/harbour/")
+    (image,) = article.images
+    assert image.src == "https://bugle.example/wp-content/uploads/boats.jpg"
+    assert image.caption == caption
+    assert image.credit == "Jane Doe/Reuters"
+    assert "Fishing boats" not in article.text
+    assert all(p in article.text for p in BR_PARAGRAPHS)

@@ -121,3 +121,80 @@ def test_bench_truth_and_stripping() -> None:
     assert full["title"] and full["authors"] and full["published_instant"]
     fallback = compare(truth, run_newsarchive(stripped, "https://e.example/a"))
     assert fallback["published_instant"] and fallback["language"]
+
+
+def test_multiple_authors_from_the_byline_not_from_comments_or_lists() -> None:
+    body = (
+        '<article><header><div class="byline"><span>By <a rel="author" href="/a/jd">Jane Doe'
+        '</a> and <a rel="author" href="/a/jr">John Roe</a></span></div></header>' + BODY +
+        '<ol class="comment-list"><li><cite><a rel="author">A Commenter</a></cite></li></ol>'
+        '<div class="most-read"><ul><li><div><div><span><a rel="author">Other Writer</a></span>'
+        "</div></div></li></ul></div></article>"
+    )
+    assert md("", body).authors == ["Jane Doe", "John Roe"]
+    comments_only = ('<div id="comments"><div class="comment-author">'
+                     '<a rel="author">A Commenter</a></div></div>')
+    assert md("", BODY + comments_only).authors == []
+
+
+def test_byline_roles_and_datelines_are_not_names() -> None:
+    assert normalize_authors(["Yasmin Adler  -  Staff Writer"]) == ["Yasmin Adler"]
+    assert normalize_authors(["Monday November", "Nov.", "Jane Doe"]) == ["Jane Doe"]
+
+
+FETCHED = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def fetched_md(body: str):  # type: ignore[no-untyped-def]
+    html = f"<html><body>{body}{BODY}</body></html>"
+    return page_metadata(Selector(text=html), "https://e.example/a", now=FETCHED,
+                         fetched=FETCHED)
+
+
+def test_relative_dates_count_from_the_fetch() -> None:
+    m = fetched_md('<header><p class="byline">By Jane Doe · <time>3 hours ago</time></p>'
+                   '<span class="updated">Updated 40 minutes ago</span></header>')
+    assert m.published == "2026-11-20T07:00:00+00:00"
+    assert m.modified == "2026-11-20T09:20:00+00:00"
+    m = fetched_md('<div class="article-date">Published 2 days ago | Updated yesterday</div>')
+    assert (m.published, m.modified) == ("2026-11-18T00:00:00", "2026-11-19T00:00:00")
+
+
+def test_relative_dates_need_a_fetch_time_and_skip_other_articles() -> None:
+    byline = '<p class="byline"><time>3 hours ago</time></p>'
+    assert md("", byline + BODY).published is None  # no fetch time: nothing to count from
+    teasers = ('<aside><span class="date">1 hour ago</span></aside>'
+               '<a href="/b"><time>2 hours ago</time></a>'
+               '<div class="comment"><div class="date">5 days ago</div></div>')
+    assert fetched_md(teasers).published is None
+
+
+def test_updated_stamp_is_the_modified_date_not_the_published_one() -> None:
+    m = md("", '<article><p>Updated <time datetime="2026-11-13T10:28:00-05:00">Nov 13</time>'
+               "</p></article>" + BODY)
+    assert m.published is None
+    assert m.modified == "2026-11-13T10:28:00-05:00"
+    m = md("", '<article><p>Published: <time datetime="2026-11-12T20:59:00-06:00">Nov 12</time>'
+               ' | Updated: <time datetime="2026-11-12T22:16:00-06:00">10:16 pm</time></p>'
+               '<a href="/other"><time datetime="2026-11-19T00:00:00Z">1 h</time></a>'
+               "</article>" + BODY)
+    assert m.published == "2026-11-12T20:59:00-06:00"
+    assert m.modified == "2026-11-12T22:16:00-06:00"
+
+
+def test_dates_in_other_timezones_compare_by_instant() -> None:
+    # modified is later as a moment though "2026-11-12T07:30Z" < "2026-11-12T08:15+01:00"
+    # as text: it must not be dropped as "modified before published"
+    m = md('<meta property="article:published_time" content="2026-11-12T08:15:00+01:00">'
+           '<meta property="article:modified_time" content="2026-11-12T07:30:00Z">')
+    assert m.modified == "2026-11-12T07:30:00+00:00"
+    # just published east of UTC: a local date ahead of the UTC clock is not "in the future"
+    assert valid_date("2026-11-20T09:00:00+14:00", NOW) == "2026-11-20T09:00:00+14:00"
+    # a date without a zone stays without one (none is invented)
+    assert valid_date("2026-11-19T23:00:00", NOW) == "2026-11-19T23:00:00"
+
+
+def test_copyright_year_is_not_a_publication_date() -> None:
+    html = ("<html><head><title>Sea wall</title></head><body><article><h1>Sea wall</h1>"
+            f"<p>{SENTENCE * 20}</p></article><footer>© 2019 The Post</footer></body></html>")
+    assert extract_article(html, "https://e.example/a").published is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +67,30 @@ def test_telnet_and_remote_control_are_off() -> None:
     assert project_settings.REMOTE_CONTROL_ENABLED is False
     assert "zstd" not in project_settings.DEFAULT_REQUEST_HEADERS["Accept-Encoding"]
     assert project_settings.ROBOTSTXT_OBEY is True
+
+
+@deferred_f_from_coro_f
+async def test_dates_before_the_site_was_founded_are_dropped(
+        sample_site: Any, manifest: dict[str, Any], tmp_path: Path) -> None:
+    crawler = get_crawler(NewsSpider, settings_for(tmp_path))
+    items: list[Article] = []
+
+    def collect(item: Any) -> None:
+        items.append(item)
+
+    crawler.signals.connect(collect, signal=signals.item_scraped)
+    declared = {a["path"]: a["published"] for a in manifest["articles"]}
+    in_feed = sorted(datetime.fromisoformat(a["published"]) for a in manifest["articles"]
+                     if "atom" in a["sources"])
+    founded = in_feed[len(in_feed) // 2].astimezone(UTC)  # half the feed's articles are older
+    (site,) = site_from_urls([sample_site.base_url + manifest["feeds"]["atom"]])
+    await crawler.crawl_async(sites=[replace(site, founded=founded.isoformat(),
+                                             founded_dt=founded)])
+    older = [i for i in items
+             if datetime.fromisoformat(declared[i.url.removeprefix(sample_site.base_url)])
+             < founded]
+    assert older and len(older) < len(items)  # the feed has articles on both sides
+    assert all(i.published is None for i in older)
+    assert all(i.published for i in items if i not in older)
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("extract/dates_before_site") >= len(older)

@@ -148,6 +148,10 @@ class NewsSpider(scrapy.Spider):
         config = self.sites.get(site or "")
         return config.since_dt if config else None
 
+    def founded_for(self, site: str | None) -> datetime | None:
+        config = self.sites.get(site or "")
+        return config.founded_dt if config else None
+
     def max_articles_for(self, site: str | None) -> int | None:
         config = self.sites.get(site or "")
         return config.max_articles if config else None
