@@ -8,6 +8,7 @@ Files are staged, then published to the store (``ARCHIVE_STORE``) as::
 
 from __future__ import annotations
 
+import errno
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from pipelines.durable import publish_file
 from pipelines.jsonl import RotatingJsonlWriter
 from pipelines.output import ArchiveOutput
 from pipelines.paths import text_file_name
+from pipelines.storage.errors import DiskFull, is_disk_full
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -67,12 +69,18 @@ class ArticleWriterPipeline:
                 return self.output.staged("articles", site, now, "x")[1].parent
 
             def published(path: Path) -> None:
+                states = self.pending_states.pop(site, [])
                 if self.state is not None:
-                    self.state.commit(self.pending_states.pop(site, []))
+                    try:
+                        self.state.commit(states)
+                    except Exception as exc:  # sqlite: "database or disk is full"
+                        self._not_recorded(path, len(states), exc)
+                        return
+                size = path.stat().st_size  # before publish(): its thread moves the file
                 self.output.publish(path.relative_to(self.output.staging_dir).as_posix())
                 assert self.crawler.stats is not None
                 self.crawler.stats.inc_value("articles/files")
-                self.crawler.stats.inc_value("articles/bytes", path.stat().st_size)
+                self.crawler.stats.inc_value("articles/bytes", size)
 
             self.writers[site] = RotatingJsonlWriter(
                 directory_for, max_size=self.max_size, on_published=published)
@@ -94,23 +102,34 @@ class ArticleWriterPipeline:
                 budget and self.per_site.get(site, 0) >= budget):
             stats.inc_value("articles/over_budget")
             raise DropItem("article budget (--max-articles) reached", log_level="DEBUG")
+        if self.output.disk_is_full:
+            # not archived, not recorded in the state: the next run fetches it again
+            stats.inc_value("articles/dropped_disk_full")
+            raise DropItem("the crawl is stopping: the disk is full", log_level="INFO")
         writer = self._writer(site)
+        if self.state is not None:
+            # before write(): a rotation inside it publishes this article's file
+            prior = self.state.known(item.canonical_url or item.url)
+            self.pending_states.setdefault(site, []).append(self.state.state_for(item, prior))
         try:
-            if self.state is not None:
-                # before write(): a rotation inside it publishes this article's file
-                prior = self.state.known(item.canonical_url or item.url)
-                self.pending_states.setdefault(site, []).append(
-                    self.state.state_for(item, prior))
             writer.write(item.to_dict())
-            if self.text_files:
-                self._write_text(site, item)
         except OSError as exc:
-            if self.pending_states.get(site):
-                self.pending_states[site].pop()  # not written: not archived
-            stats.set_value("articles/storage_error", str(exc))
-            logger.error("can't write article output in %s: %s", self.output.staging_dir, exc)
-            self._close_spider("storage_error")
+            # the writer dropped its open file: none of the articles in it is archived
+            # (nor recorded in the state, so the next run fetches them again)
+            self.pending_states.pop(site, None)
+            lost = writer.last_dropped
+            self.written -= lost
+            self.per_site[site] = self.per_site.get(site, 0) - lost
+            stats.inc_value("articles/written", -lost)
+            stats.inc_value("articles/dropped_disk_full", lost + 1)
+            self._storage_error(exc)
             raise DropItem(f"storage error: {exc}") from exc
+        if self.text_files:
+            try:
+                self._write_text(site, item)
+            except OSError as exc:
+                self._storage_error(exc)
+                raise DropItem(f"storage error: {exc}") from exc
         self.written += 1
         self.per_site[site] = self.per_site.get(site, 0) + 1
         stats.inc_value("articles/written")
@@ -119,12 +138,44 @@ class ArticleWriterPipeline:
             self._close_spider("closespider_itemcount")
         return item
 
+    def _not_recorded(self, path: Path, count: int, exc: Exception) -> None:
+        """The state could not record the articles of a closed file: the file is dropped
+        (their captures stay in the WARC) and the next run fetches them again, so no
+        article is archived twice. The crawl stops."""
+        path.unlink(missing_ok=True)
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("articles/written", -count)
+        self.crawler.stats.inc_value("articles/dropped_disk_full", count)
+        logger.error("can't record the %d article(s) of %s in the state (%s): dropped the "
+                     "file, the next run fetches them again", count, path.name, exc)
+        if "full" in str(exc):
+            self.output.disk_full(DiskFull(self.output.state_dir,
+                                           OSError(errno.ENOSPC, str(exc))))
+        else:
+            self.output.stop_crawl()
+
+    def _storage_error(self, exc: OSError) -> None:
+        """Stop the crawl: a full disk is reported as such (``DiskFull``), anything else
+        as the error it is; both end the run with the storage exit status."""
+        assert self.crawler.stats is not None
+        if is_disk_full(exc):
+            self.output.disk_full(exc if isinstance(exc, DiskFull)
+                                  else DiskFull(self.output.staging_dir, exc))
+            return
+        self.crawler.stats.set_value("articles/storage_error", str(exc))
+        logger.error("can't write article output in %s: %s", self.output.staging_dir, exc)
+        self.output.stop_crawl()
+
     def _write_text(self, site: str, item: Article) -> None:
         key, target = self.output.staged("text", site, datetime.now(UTC),
                                          text_file_name(item.canonical_url or item.url))
         tmp = target.with_name(target.name + ".open")
         header = f"{item.title or ''}\n{item.canonical_url or item.url}\n\n"
-        tmp.write_text(header + item.text + "\n", encoding="utf-8")
+        try:
+            tmp.write_text(header + item.text + "\n", encoding="utf-8")
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
         publish_file(tmp)
         self.output.publish(key)
         assert self.crawler.stats is not None
@@ -139,5 +190,12 @@ class ArticleWriterPipeline:
         deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
 
     def close_spider(self) -> None:
-        for writer in self.writers.values():
-            writer.close()
+        for site, writer in self.writers.items():
+            try:
+                writer.close()
+            except OSError as exc:
+                self.pending_states.pop(site, None)
+                assert self.crawler.stats is not None
+                self.crawler.stats.inc_value("articles/written", -writer.last_dropped)
+                self.crawler.stats.inc_value("articles/dropped_disk_full", writer.last_dropped)
+                self._storage_error(exc)
