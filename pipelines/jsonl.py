@@ -35,9 +35,13 @@ class RotatingJsonlWriter:
 
     def __init__(self, directory_for: Callable[[datetime], Path], prefix: str = "articles",
                  max_size: int = 64 * 1024 * 1024, compresslevel: int = 6,
-                 on_published: Callable[[Path], None] | None = None) -> None:
+                 on_published: Callable[[Path], None] | None = None,
+                 on_closing: Callable[[Path], None] | None = None) -> None:
         self.directory_for = directory_for
         self.on_published = on_published
+        # called with the complete ``.open`` file before its rename; if it raises, the
+        # file is dropped (a caller records the records as archived here)
+        self.on_closing = on_closing
         self.prefix = prefix
         self.max_size = max_size
         self.compresslevel = compresslevel
@@ -113,6 +117,8 @@ class RotatingJsonlWriter:
         try:
             self._gz.close()
             self._raw.close()
+            if self.on_closing is not None:
+                self.on_closing(self._path)
             final = publish_file(self._path)
         except OSError as exc:
             self._failed(exc)

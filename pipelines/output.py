@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import weakref
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -130,6 +131,8 @@ class ArchiveOutput:
         self._futures: list[Future[bool]] = []
         self._stopping = False
         self._closing = False  # spider_closed came: the crawl is over already
+        # writers' handlers for their .open files left by an interrupted run (True: done)
+        self.open_file_recoverers: list[Callable[[Path], bool]] = []
         self.disk_is_full = False
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closing, signal=signals.spider_closed)
@@ -224,14 +227,16 @@ class ArchiveOutput:
 
     def discard_open_files(self) -> None:
         """Remove the ``.open`` files an interrupted run left in staging, except WARCs
-        (``WarcArchive.repair`` cuts those to their complete records and publishes them).
-        An articles file is only half written and its articles were never recorded as
-        archived in the state, so this run fetches them again; a CDXJ sidecar is written
-        again from its WARC; a run report of a killed run is gone with it."""
+        (``WarcArchive.repair`` cuts those to their complete records and publishes them)
+        and those a writer recovers (``open_file_recoverers``: the articles writer
+        publishes a complete file whose articles the state recorded). A CDXJ sidecar is
+        written again from its WARC; a run report of a killed run is gone with it."""
         stats = self.crawler.stats
         assert stats is not None
         for path in sorted(self.staging_dir.rglob("*.open")):
             if not path.is_file() or path.name.endswith(".warc.gz.open"):
+                continue
+            if any(recover(path) for recover in self.open_file_recoverers):
                 continue
             logger.warning("removing %s, left half written by an interrupted run",
                            path.relative_to(self.staging_dir))

@@ -9,6 +9,8 @@ Files are staged, then published to the store (``ARCHIVE_STORE``) as::
 from __future__ import annotations
 
 import errno
+import gzip
+import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,8 +58,48 @@ class ArticleWriterPipeline:
         s = crawler.settings
         if not s.getbool("ARTICLES_ENABLED"):
             raise NotConfigured
-        return cls(crawler, ArchiveOutput.of(crawler), s.getint("ARTICLES_MAX_SIZE"),
-                   s.getbool("ARTICLES_TEXT_FILES"), s.getint("ARTICLES_MAX_ITEMS"))
+        pipeline = cls(crawler, ArchiveOutput.of(crawler), s.getint("ARTICLES_MAX_SIZE"),
+                       s.getbool("ARTICLES_TEXT_FILES"), s.getint("ARTICLES_MAX_ITEMS"))
+        pipeline.output.open_file_recoverers.append(pipeline.recover_open)
+        return pipeline
+
+    def recover_open(self, path: Path) -> bool:
+        """An articles ``.open`` file an interrupted run left (called at start by
+        ``ArchiveOutput``): published if it is complete and the state recorded its
+        articles (the crash came between the two steps of closing it), else removed (the
+        articles were never recorded, this run fetches them again). False: not ours."""
+        if not path.name.endswith(".jsonl.gz.open"):
+            return False
+        complete = self.state is not None and self._recorded(path)
+        if complete:
+            final = publish_file(path)
+            logger.warning("completed %s, closed by an interrupted run",
+                           final.relative_to(self.output.staging_dir))
+        else:
+            path.unlink(missing_ok=True)
+            logger.warning("removed %s, left half written by an interrupted run: its "
+                           "articles are fetched again",
+                           path.relative_to(self.output.staging_dir))
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(
+            f"articles/interrupted_files/{'completed' if complete else 'removed'}")
+        return True
+
+    def _recorded(self, path: Path) -> bool:
+        """True if ``path`` is a whole gzip file whose every article the state holds
+        with this very capture."""
+        assert self.state is not None
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as handle:
+                records = [json.loads(line) for line in handle]
+        except (OSError, EOFError, ValueError):
+            return False
+        for record in records:
+            known = self.state.store.article(
+                self.state.key(record.get("canonical_url") or record["url"]))
+            if known is None or known.warc_record_id != record.get("warc_record_id"):
+                return False
+        return bool(records)
 
     def open_spider(self) -> None:
         assert self.crawler.stats is not None
@@ -68,14 +110,21 @@ class ArticleWriterPipeline:
             def directory_for(now: datetime) -> Path:
                 return self.output.staged("articles", site, now, "x")[1].parent
 
-            def published(path: Path) -> None:
+            def closing(path: Path) -> None:
+                # before the rename: a crash in between leaves a complete .open file whose
+                # articles the state knows, which the next run publishes (recover_open)
                 states = self.pending_states.pop(site, [])
-                if self.state is not None:
-                    try:
-                        self.state.commit(states)
-                    except Exception as exc:  # sqlite: "database or disk is full"
-                        self._not_recorded(path, len(states), exc)
-                        return
+                if self.state is None or not states:
+                    return
+                try:
+                    self.state.commit(states)
+                except Exception as exc:  # sqlite: "database or disk is full"
+                    # the writer drops the file: the next run fetches these again
+                    code = errno.ENOSPC if "full" in str(exc) else errno.EIO
+                    msg = f"can't record its articles in the state: {exc}"
+                    raise OSError(code, msg) from exc
+
+            def published(path: Path) -> None:
                 size = path.stat().st_size  # before publish(): its thread moves the file
                 self.output.publish(path.relative_to(self.output.staging_dir).as_posix())
                 assert self.crawler.stats is not None
@@ -83,7 +132,8 @@ class ArticleWriterPipeline:
                 self.crawler.stats.inc_value("articles/bytes", size)
 
             self.writers[site] = RotatingJsonlWriter(
-                directory_for, max_size=self.max_size, on_published=published)
+                directory_for, max_size=self.max_size, on_published=published,
+                on_closing=closing)
         return self.writers[site]
 
     def _site_budget(self, site: str) -> int:
@@ -137,22 +187,6 @@ class ArticleWriterPipeline:
         if self.max_items and self.written >= self.max_items:
             self._close_spider("closespider_itemcount")
         return item
-
-    def _not_recorded(self, path: Path, count: int, exc: Exception) -> None:
-        """The state could not record the articles of a closed file: the file is dropped
-        (their captures stay in the WARC) and the next run fetches them again, so no
-        article is archived twice. The crawl stops."""
-        path.unlink(missing_ok=True)
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value("articles/written", -count)
-        self.crawler.stats.inc_value("articles/dropped_disk_full", count)
-        logger.error("can't record the %d article(s) of %s in the state (%s): dropped the "
-                     "file, the next run fetches them again", count, path.name, exc)
-        if "full" in str(exc):
-            self.output.disk_full(DiskFull(self.output.state_dir,
-                                           OSError(errno.ENOSPC, str(exc))))
-        else:
-            self.output.stop_crawl()
 
     def _storage_error(self, exc: OSError) -> None:
         """Stop the crawl: a full disk is reported as such (``DiskFull``), anything else
