@@ -86,7 +86,8 @@ class RotatingJsonlWriter:
             try:
                 self.close()
             except OSError:
-                self.last_dropped -= 1  # count only the records written before this one
+                # count only the records written before this one
+                self.last_dropped = max(self.last_dropped - 1, 0)
                 raise
 
     def _failed(self, exc: OSError) -> NoReturn:
@@ -114,14 +115,25 @@ class RotatingJsonlWriter:
         """Finish the current file and publish it; returns its final path."""
         if self._gz is None or self._raw is None or self._path is None:
             return None
+        path = self._path
         try:
             self._gz.close()
             self._raw.close()
             if self.on_closing is not None:
-                self.on_closing(self._path)
-            final = publish_file(self._path)
+                self.on_closing(path)
         except OSError as exc:
             self._failed(exc)
+        try:
+            final = publish_file(path)
+        except OSError as exc:
+            # complete, and on_closing recorded its records: it stays as it is (.open)
+            # for the next run to complete, nothing is lost
+            logger.error("can't rename %s: %s; the next run completes it", path, exc)
+            self._gz = self._raw = self._path = None
+            self.file_records = self.last_dropped = 0
+            if is_disk_full(exc):
+                raise DiskFull(path, exc) from exc
+            raise
         self.published.append(final)
         self.file_records = 0
         self._gz = self._raw = self._path = None

@@ -154,7 +154,7 @@ class ArticleWriterPipeline:
             raise DropItem("article budget (--max-articles) reached", log_level="DEBUG")
         if self.output.disk_is_full:
             # not archived, not recorded in the state: the next run fetches it again
-            stats.inc_value("articles/dropped_disk_full")
+            stats.inc_value("articles/dropped")
             raise DropItem("the crawl is stopping: the disk is full", log_level="INFO")
         writer = self._writer(site)
         if self.state is not None:
@@ -171,7 +171,7 @@ class ArticleWriterPipeline:
             self.written -= lost
             self.per_site[site] = self.per_site.get(site, 0) - lost
             stats.inc_value("articles/written", -lost)
-            stats.inc_value("articles/dropped_disk_full", lost + 1)
+            stats.inc_value("articles/dropped", lost + 1)
             self._storage_error(exc)
             raise DropItem(f"storage error: {exc}") from exc
         if self.text_files:
@@ -231,5 +231,5 @@ class ArticleWriterPipeline:
                 self.pending_states.pop(site, None)
                 assert self.crawler.stats is not None
                 self.crawler.stats.inc_value("articles/written", -writer.last_dropped)
-                self.crawler.stats.inc_value("articles/dropped_disk_full", writer.last_dropped)
+                self.crawler.stats.inc_value("articles/dropped", writer.last_dropped)
                 self._storage_error(exc)
