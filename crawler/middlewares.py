@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Self
 
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 
 from crawler.handlers import FETCH_START_KEY
+from pipelines.storage.errors import DiskFull
 from pipelines.warc import HttpCapture
 from pipelines.warc_archive import WarcArchive
 
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 
     from pipelines.warc.capture import Truncation
 
-__all__ = ["WARC_REF_KEY", "WarcRecorderMiddleware", "capture_of"]
+__all__ = ["WARC_REF_KEY", "NotArchived", "WarcRecorderMiddleware", "capture_of"]
 
 WARC_REF_KEY = "warc_ref"
 _SEEN_KEY = "warc_seen"
@@ -58,6 +60,11 @@ def capture_of(request: Request, response: Response) -> HttpCapture:
         truncated=_truncation(response), via_proxy=bool(request.meta.get("proxy")))
 
 
+class NotArchived(IgnoreRequest):
+    """The response could not be written to the WARC (a full disk): it is dropped, so
+    nothing is extracted from a page the archive does not hold."""
+
+
 class WarcRecorderMiddleware:
     """Writes a request/response (or revisit) capture for every downloaded response."""
 
@@ -80,6 +87,10 @@ class WarcRecorderMiddleware:
         content_type = response.headers.get(b"Content-Type") or b""
         hold = 200 <= response.status < 300 and content_type.split(b";")[0].strip().lower() \
             in _HTML_TYPES
-        ref = await self.archive.write_capture(capture_of(request, response), hold=hold)
+        try:
+            ref = await self.archive.write_capture(capture_of(request, response), hold=hold)
+        except DiskFull as exc:
+            self.archive.output.disk_full(exc)
+            raise NotArchived(f"not archived: {exc}") from exc
         request.meta[WARC_REF_KEY] = ref
         return response

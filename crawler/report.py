@@ -183,6 +183,8 @@ def build_report(stats: dict[str, Any], site_names: list[str], health: HealthCon
             "silent_sources": silent.get(name, []),
             "problems": site_problems,
         }
+    if stats.get("storage/disk_full"):  # "disk full at <path> (…)": the crawl stopped
+        problems.insert(0, f"{stats['storage/disk_full']}: the crawl stopped early")
     started = stats.get("report/started") or stats.get("start_time")
     return {
         "newsarchive": __version__,
@@ -206,7 +208,7 @@ def build_report(stats: dict[str, Any], site_names: list[str], health: HealthCon
 def judge(report: dict[str, Any], stats: dict[str, Any]) -> int:
     """The exit status of a finished run."""
     if stats.get("finish_reason") == "storage_error" or stats.get("storage/pending") or \
-            stats.get("storage/lost"):
+            stats.get("storage/lost") or stats.get("storage/disk_full"):
         return exitcodes.STORAGE_ERROR
     if stats.get("finish_reason") not in ("finished", "closespider_itemcount"):
         return exitcodes.FAILED

@@ -126,9 +126,13 @@ def publish_report(report: dict[str, Any], store: Store, state_dir: Path) -> str
         key = relative_key("reports", str(report.get("crawl") or "crawl"), now, name)
         path = publisher.staging_path(key)
         tmp = path.with_name(path.name + ".open")
-        tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
-                       encoding="utf-8")
-        tmp.replace(path)
+        try:
+            tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
+                           encoding="utf-8")
+            tmp.replace(path)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a full disk: no half report left behind
+            raise
         if publisher.publish(key, content_type="application/json"):
             return store.location(key)
     except (StorageError, OSError) as exc:

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import weakref
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,10 +27,13 @@ from scrapy.utils.defer import deferred_from_coro
 
 from pipelines.reader.catalog import CatalogingStore
 from pipelines.storage import (
+    DiskFull,
     OutputURI,
+    PendingReport,
     Publisher,
     StorageError,
     Store,
+    is_disk_full,
     open_store,
     parse_uri,
     relative_key,
@@ -94,7 +98,12 @@ class ArchiveOutput:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
         self._futures: list[Future[bool]] = []
         self._stopping = False
+        self._closing = False  # spider_closed came: the crawl is over already
+        # writers' handlers for their .open files left by an interrupted run (True: done)
+        self.open_file_recoverers: list[Callable[[Path], bool]] = []
+        self.disk_is_full = False
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closing, signal=signals.spider_closed)
 
     @classmethod
     def of(cls, crawler: Crawler) -> Self:
@@ -118,6 +127,9 @@ class ArchiveOutput:
         return key, self.publisher.staging_path(key)
 
     # --- lifecycle -------------------------------------------------------------------
+    def spider_closing(self) -> None:
+        self._closing = True  # connected first: runs before every writer closes its files
+
     def spider_opened(self) -> None:
         # connected now, after every writer's own handler: writers close and hand over
         # their last files before the publisher finishes
@@ -127,10 +139,23 @@ class ArchiveOutput:
         stats.set_value("storage/uri", self.uri.uri)
         self.recover_staged()
         self._abort_stale_uploads()
-        report = self.publisher.publish_pending()
+        report = self._publish_pending()
         stats.inc_value("storage/published_from_earlier_runs", len(report.published))
         if report.lost:
             stats.set_value("storage/lost", len(report.lost))
+
+    def _publish_pending(self) -> PendingReport:
+        """``publish_pending()``; a journal that can't be written (a full disk) is a
+        storage error that stops the crawl, and what is staged stays for the next run."""
+        try:
+            return self.publisher.publish_pending()
+        except OSError as exc:
+            logger.error("can't publish the pending files of %s: %s", self.staging_dir, exc)
+            if is_disk_full(exc):
+                self.disk_full(DiskFull(self.staging_dir, exc))
+            else:
+                self.stop_crawl()
+            return PendingReport(pending=[e.key for e in self.publisher.pending()])
 
     def _abort_stale_uploads(self) -> None:
         """Abort multipart uploads under the prefix that a crash left behind (older than
@@ -150,7 +175,9 @@ class ArchiveOutput:
                            self.uri.uri)
 
     def recover_staged(self) -> None:
-        """Journal closed files a crash left staged but not yet handed to the publisher."""
+        """Journal closed files a crash left staged but not yet handed to the publisher;
+        remove the half-written ones it left (see :meth:`discard_open_files`)."""
+        self.discard_open_files()
         journalled = {entry.key for entry in self.publisher.pending()}
         for path in sorted(self.staging_dir.rglob("*")):
             relative = path.relative_to(self.staging_dir)
@@ -166,6 +193,24 @@ class ArchiveOutput:
                     after = candidate if (self.staging_dir / candidate).exists() else None
                 self.publisher.publish(key, after=after)
 
+    def discard_open_files(self) -> None:
+        """Remove the ``.open`` files an interrupted run left in staging, except WARCs
+        (``WarcArchive.repair`` cuts those to their complete records and publishes them)
+        and those a writer recovers (``open_file_recoverers``: the articles writer
+        publishes a complete file whose articles the state recorded). A CDXJ sidecar is
+        written again from its WARC; a run report of a killed run is gone with it."""
+        stats = self.crawler.stats
+        assert stats is not None
+        for path in sorted(self.staging_dir.rglob("*.open")):
+            if not path.is_file() or path.name.endswith(".warc.gz.open"):
+                continue
+            if any(recover(path) for recover in self.open_file_recoverers):
+                continue
+            logger.warning("removing %s, left half written by an interrupted run",
+                           path.relative_to(self.staging_dir))
+            path.unlink(missing_ok=True)
+            stats.inc_value("storage/discarded_open")
+
     def publish(self, key: str, *, after: str | None = None) -> None:
         """Publish a closed staged file, in order, off the reactor thread."""
         self._futures = [f for f in self._futures if not f.done()]
@@ -176,9 +221,13 @@ class ArchiveOutput:
         assert stats is not None
         try:
             ok = self.publisher.publish(key, after=after)
-        except StorageError as exc:
+        except (StorageError, OSError) as exc:
+            # the file stays staged: the next run journals and publishes it
             logger.error("can't publish %s to %s: %s", key, self.uri.uri, exc)
             stats.set_value("storage/last_error", str(exc))
+            if isinstance(exc, OSError) and is_disk_full(exc):
+                self.disk_full(exc if isinstance(exc, DiskFull)
+                               else DiskFull(self.staging_dir, exc))
             return False
         if ok:
             stats.inc_value("storage/published")
@@ -187,17 +236,41 @@ class ArchiveOutput:
             if self.publisher.last_error:
                 stats.set_value("storage/last_error", self.publisher.last_error)
             if self.publisher.over_budget() and not self._stopping:
-                self._stopping = True
                 logger.error("staging %s passed ARCHIVE_DISK_BUDGET while %s is failing: "
                              "stopping the crawl", self.staging_dir, self.uri.uri)
-                engine = self.crawler.engine
-                if engine is not None:
-                    from twisted.internet import reactor  # noqa: PLC0415
-
-                    reactor.callFromThread(
-                        lambda: deferred_from_coro(
-                            engine.close_spider_async(reason="storage_error")))
+                self.stop_crawl()
         return ok
+
+    def disk_full(self, exc: DiskFull) -> None:
+        """A writer found the disk full: record where, stop the crawl (exit status 3).
+        Files closed before stay intact and are published; callable from any thread."""
+        stats = self.crawler.stats
+        assert stats is not None
+        if not self.disk_is_full:
+            self.disk_is_full = True
+            stats.set_value("storage/disk_full", str(exc))
+            stats.set_value("storage/last_error", str(exc))
+            logger.error("%s: stopping the crawl", exc)
+        self.stop_crawl()
+
+    def stop_crawl(self) -> None:
+        """Close the spider with the ``storage_error`` reason, once."""
+        if self._stopping or self._closing:
+            return
+        self._stopping = True
+        engine = self.crawler.engine
+        if engine is None:
+            return
+        from twisted.internet import reactor  # noqa: PLC0415
+        from twisted.python.threadable import isInIOThread  # noqa: PLC0415
+
+        def close() -> None:
+            deferred_from_coro(engine.close_spider_async(reason="storage_error"))
+
+        if isInIOThread():
+            close()
+        else:
+            reactor.callFromThread(close)
 
     def write_catalog_manifest(self) -> str | None:
         """Publish the run's catalog manifest (the files it published); its key, or None
@@ -223,7 +296,7 @@ class ArchiveOutput:
         self._executor.shutdown(wait=True)
         stats = self.crawler.stats
         assert stats is not None
-        report = self.publisher.publish_pending()
+        report = self._publish_pending()
         if self.write_catalog_manifest() is not None:
             report.pending = [entry.key for entry in self.publisher.pending()]
         stats.set_value("storage/pending", len(report.pending))

@@ -23,6 +23,7 @@ from scrapy.utils.asyncio import run_in_thread
 from crawler.items import Article
 from pipelines.output import ArchiveOutput, key_date
 from pipelines.paths import safe_component
+from pipelines.storage.errors import DiskFull
 from pipelines.warc import (
     CaptureRef,
     DedupIndex,
@@ -193,6 +194,9 @@ class WarcArchive:
                                 extractor=_extractor())
         except WarcFileClosedError:
             logger.warning("WARC file of %s closed before its text was written", ref.url)
+        except DiskFull as exc:  # the capture is kept; the crawl stops
+            self.release(ref)
+            self.output.disk_full(exc)
         article.warc_file = ref.filename
         article.warc_offset = ref.offset
         article.warc_length = ref.length

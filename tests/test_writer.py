@@ -1,3 +1,4 @@
+import errno
 import gzip
 import json
 import re
@@ -8,7 +9,7 @@ import pytest
 
 from pipelines.jsonl import RotatingJsonlWriter
 from pipelines.paths import safe_component, text_file_name
-from pipelines.storage import relative_key
+from pipelines.storage import DiskFull, relative_key
 
 
 def test_files_are_open_while_written_and_renamed_when_closed(tmp_path: Path) -> None:
@@ -40,6 +41,34 @@ def test_rotation_by_compressed_size_keeps_every_record(tmp_path: Path) -> None:
             seen.extend(json.loads(line)["i"] for line in handle)
     assert seen == list(range(2000))
     assert not list(tmp_path.glob("*.open"))
+
+
+def test_a_failed_close_drops_the_file_and_says_disk_full(tmp_path: Path) -> None:
+    """``on_closing`` (the state recording the file's articles) fails on a full disk: the
+    file is dropped, nothing is announced as published, the error names the file."""
+    published: list[Path] = []
+    failures = [OSError(errno.ENOSPC, "database or disk is full")]
+
+    def closing(path: Path) -> None:
+        assert path.name.endswith(".jsonl.gz.open")
+        if failures:
+            raise failures.pop()
+
+    writer = RotatingJsonlWriter(lambda _now: tmp_path, max_size=10**9,
+                                 on_published=published.append, on_closing=closing)
+    writer.write({"n": 1})
+    writer.write({"n": 2})
+    (open_file,) = tmp_path.iterdir()
+    with pytest.raises(DiskFull) as raised:
+        writer.close()
+    assert str(raised.value) == f"disk full at {open_file} (database or disk is full)"
+    assert raised.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []
+    assert published == [] and writer.published == []
+    assert writer.last_dropped == 2 and writer.records == 0
+    writer.write({"n": 3})  # a new file afterwards
+    final = writer.close()
+    assert final is not None and published == [final]
 
 
 def test_close_without_writes_publishes_nothing(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from crawler.discovery import DiscoveryError, Entry, feed_links, parse_feed, par
 from crawler.handlers import FETCH_START_KEY
 from crawler.incremental import IncrementalState
 from crawler.items import FetchedPage
-from crawler.middlewares import WARC_REF_KEY
+from crawler.middlewares import WARC_REF_KEY, NotArchived
 from crawler.report import RunReport
 from crawler.urls import in_domains, normalize_url
 from pipelines.warc_archive import WarcArchive
@@ -331,6 +331,9 @@ class NewsSpider(scrapy.Spider):
             self.logger.info("HTTP %s on %s", status, request.url)
             return
         site = request.meta.get("news_site")
+        if failure.check(NotArchived):  # a full disk: the crawl is stopping
+            self.logger.info("%s: %s", request.url, failure.getErrorMessage())
+            return
         if failure.check(IgnoreRequest):
             # robots.txt disallowed it (RobotsTxtMiddleware counts robotstxt/forbidden too)
             self._count("news/robots_disallowed")

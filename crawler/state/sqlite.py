@@ -61,7 +61,8 @@ class SQLiteState:
                                              (alias, article.key))
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # a failed COMMIT (a full disk) may end it
+                    self._db.execute("ROLLBACK")
                 raise
 
     def source(self, url: str) -> SourceState | None:

@@ -267,8 +267,12 @@ def write_run_manifest(publisher: Any, crawl: str, run_id: str, started: datetim
     key = run_manifest_key(crawl, finished, run_id)
     path = publisher.staging_path(key)
     tmp = path.with_name(path.name + ".open")
-    tmp.write_text(json.dumps(manifest, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(manifest, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk: no half manifest left behind
+        raise
     return key, bool(publisher.publish(key, content_type="application/json"))
 
 

@@ -8,11 +8,14 @@ thread by the Scrapy side.
 from __future__ import annotations
 
 from pipelines.storage.errors import (
+    DISK_FULL_ERRNOS,
+    DiskFull,
     InvalidKey,
     PublishFailed,
     StorageConfigError,
     StorageError,
     StorageUnavailable,
+    is_disk_full,
 )
 from pipelines.storage.journal import JOURNAL_NAME, PendingEntry, PendingJournal
 from pipelines.storage.layout import KINDS, check_key, join_key, object_key, relative_key
@@ -23,8 +26,10 @@ from pipelines.storage.store import LocalStore, PublishResult, Store
 from pipelines.storage.uri import OutputURI, parse_uri, validate_bucket_name
 
 __all__ = [
+    "DISK_FULL_ERRNOS",
     "JOURNAL_NAME",
     "KINDS",
+    "DiskFull",
     "InvalidKey",
     "LocalStore",
     "OutputURI",
@@ -41,6 +46,7 @@ __all__ = [
     "StorageUnavailable",
     "Store",
     "check_key",
+    "is_disk_full",
     "join_key",
     "object_key",
     "open_store",

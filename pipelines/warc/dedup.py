@@ -101,10 +101,11 @@ class DedupIndex:
                     "WHERE excluded.date >= urls.date",
                     rows,
                 )
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # a failed COMMIT (a full disk) keeps it open
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
         logger.debug("dedup index %s: %d entries added", self.path, len(rows))
 
     def __len__(self) -> int:

@@ -45,11 +45,15 @@ def index_warc(warc_path: Path, *, post_append: bool = True) -> Path:
     lines = sorted(line.encode("utf-8") for line in out.getvalue().splitlines())
     final = sidecar_path(warc_path)
     tmp = final.with_name(final.name + OPEN_SUFFIX)
-    with tmp.open("wb") as fh:
-        fh.writelines(line + b"\n" for line in lines)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, final)
+    try:
+        with tmp.open("wb") as fh:
+            fh.writelines(line + b"\n" for line in lines)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half sidecar behind
+        raise
     fsync_dir(final.parent)
     logger.debug("indexed %s: %d CDXJ lines", warc_path.name, len(lines))
     return final

@@ -41,6 +41,7 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.warcwriter import WARCWriter
 
 from pipelines.durable import fsync_dir
+from pipelines.storage.errors import DiskFull, is_disk_full
 from pipelines.warc import records
 from pipelines.warc.capture import HttpCapture
 from pipelines.warc.dedup import DedupEntry, DedupIndex
@@ -359,21 +360,44 @@ class WarcWriter:
         name = warc_file_name(self.prefix, opened, self._serial, self.hostname, self.token)
         self._serial += 1
         path = self.directory / (name + OPEN_SUFFIX)
-        fh = path.open("xb")
+        try:
+            # unbuffered: a failed write leaves nothing behind in a buffer (see _append)
+            fh = path.open("xb", buffering=0)
+        except OSError as exc:
+            raise DiskFull(path, exc) if is_disk_full(exc) else exc from exc
         warcinfo_id = self.new_id()
         info = records.warcinfo_record(
             name, self.info, record_id=warcinfo_id, date=records.warc_date(opened)
         )
         open_file = _OpenFile(name, path, fh, warcinfo_id, now)
         data, _ = _serialise([info])
-        self._append(open_file, data, 1)
+        try:
+            self._append(open_file, data, 1)
+        except OSError:
+            fh.close()  # not even a warcinfo: nothing worth keeping
+            path.unlink(missing_ok=True)
+            raise
         self._current = open_file
         logger.info("opened WARC file %s", path)
         return open_file
 
     def _append(self, target: _OpenFile, data: bytes, count: int) -> None:
-        target.fh.write(data)
-        target.fh.flush()
+        """Write whole records or nothing: a failed write (a full disk) is cut off again,
+        so the file keeps only complete records and can still be closed and published."""
+        view = memoryview(data)
+        written = 0
+        try:
+            while written < len(data):
+                written += target.fh.write(view[written:]) or 0
+        except OSError as exc:
+            try:
+                target.fh.truncate(target.size)
+                target.fh.seek(target.size)
+            except OSError:  # pragma: no cover - truncating frees space, it rarely fails
+                logger.exception("can't cut the failed write off %s", target.path)
+            if is_disk_full(exc):
+                raise DiskFull(target.path, exc) from exc
+            raise
         target.size += len(data)
         self._stats["records"] += count
         self._stats["bytes"] += len(data)
@@ -419,12 +443,22 @@ class WarcWriter:
             if self._pending_urls.get(entry.uri) is entry:
                 del self._pending_urls[entry.uri]
         if self.dedup is not None:
-            self.dedup.add_many(target.archived)
+            try:
+                self.dedup.add_many(target.archived)
+            except Exception as exc:  # sqlite: "database or disk is full"
+                # the file is closed and whole: publish it; later copies of its payloads
+                # are stored again instead of as revisits
+                logger.error("could not add %s to the dedup index %s: %s", target.name,
+                             self.dedup.path, exc)
 
         cdxj: Path | None = None
         if self.index:
             try:
                 cdxj = index_warc(final, post_append=target.has_post)
+            except OSError as exc:  # a full disk: the next run indexes and publishes it
+                logger.error("could not index %s: %s; it stays for the next run", final,
+                             exc)
+                return
             except Exception:
                 logger.exception("could not index %s", final)
         if self.on_published is not None:
