@@ -299,8 +299,9 @@ def _demo(args: argparse.Namespace) -> int:
         sites = [replace(s, name="sample-gazette") for s in sites]
         args.crawl_name = "sample-gazette"
         # Our own server on loopback: no need for the delays real sites deserve.
+        # Loopback is refused by default (EGRESS_ALLOW): allow our own server's address.
         args.settings = [("DOWNLOAD_DELAY", "0"), ("AUTOTHROTTLE_ENABLED", "False"),
-                         *args.settings]
+                         ("EGRESS_ALLOW", "127.0.0.1/32"), *args.settings]
         return _run(sites, args)
 
 

@@ -1,0 +1,250 @@
+"""One crawl of the hostile site (tests/sites/hostile.py): it finishes, the report names
+each problem, and every good article is archived."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import read_articles, run_cli
+from tests.sites.hostile import GOOD, HostileSite
+
+PAGE_BUDGET = 40
+
+
+def _report(out: Path) -> dict[str, Any]:
+    (path,) = out.glob("reports/**/*.json")
+    report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return report
+
+
+@pytest.fixture(scope="module")
+def hostile_crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    out = tmp_path_factory.mktemp("hostile")
+    with HostileSite() as site:
+        result = run_cli("crawl", site.base_url + "/", "-o", str(out), "-v",
+                         "-s", "DOWNLOAD_TIMEOUT=2", "-s", "TRUNCATE_SIZE=1048576",
+                         "-s", f"NEWS_MAX_PAGES_PER_SITE={PAGE_BUDGET}",
+                         "-s", "EGRESS_ALLOW=127.0.0.1/32", timeout=240)
+        yield {"result": result, "site": site, "out": out, "base": site.base_url,
+               "report": _report(out), "requests": site.requests}
+
+
+def _site(crawl: dict[str, Any]) -> dict[str, Any]:
+    site: dict[str, Any] = crawl["report"]["sites"]["127.0.0.1"]
+    return site
+
+
+def test_crawl_finishes_and_archives_every_good_article(hostile_crawl: dict[str, Any],
+                                                         ) -> None:
+    result = hostile_crawl["result"]
+    assert result.returncode == 6, result.stderr[-3000:]  # warnings: the page budget
+    assert hostile_crawl["report"]["finish_reason"] == "finished"
+    urls = {r["url"].removeprefix(hostile_crawl["base"])
+            for r in read_articles(hostile_crawl["out"])}
+    assert set(GOOD) <= urls
+    assert not list(hostile_crawl["out"].glob("**/*.open"))
+
+
+def test_malformed_cut_and_mislabelled_pages_are_still_archived(
+        hostile_crawl: dict[str, Any]) -> None:
+    records = {r["url"].removeprefix(hostile_crawl["base"]): r
+               for r in read_articles(hostile_crawl["out"])}
+    assert "/cut.html" in records and records["/cut.html"]["text"]
+    # declared UTF-8, sent windows-1252: decoded as declared, not dropped
+    assert "/mislabelled.html" in records
+    assert "\ufffd" in records["/mislabelled.html"]["title"]
+
+
+def test_big_and_endless_responses_are_truncated_and_counted(
+        hostile_crawl: dict[str, Any]) -> None:
+    from warcio.archiveiterator import ArchiveIterator
+
+    truncated = {}
+    for path in hostile_crawl["out"].glob("warc/**/*.warc.gz"):
+        with path.open("rb") as handle:
+            for record in ArchiveIterator(handle):
+                if record.rec_type == "response" and \
+                        record.rec_headers.get_header("WARC-Truncated"):
+                    url = record.rec_headers.get_header("WARC-Target-URI")
+                    truncated[url.removeprefix(hostile_crawl["base"])] = \
+                        record.rec_headers.get_header("WARC-Truncated")
+    assert truncated.get("/big.html") == "length"
+    assert truncated.get("/endless.html") == "length"
+    assert _site(hostile_crawl)["truncated"] >= 2
+
+
+def test_gzip_bomb_is_stopped_at_the_decompressed_size_cap(
+        hostile_crawl: dict[str, Any]) -> None:
+    assert _site(hostile_crawl)["too_large"] == 1
+    assert "/bomb.html" in hostile_crawl["result"].stderr
+    assert "during decompression" in hostile_crawl["result"].stderr
+
+
+def test_redirect_loop_and_long_chain_are_reported(hostile_crawl: dict[str, Any]) -> None:
+    site = _site(hostile_crawl)
+    assert site["redirect_loops"] == 1
+    assert site["too_many_redirects"] == 1
+    paths = [p for p, _ in hostile_crawl["requests"]]
+    assert paths.count("/loop/a") == 1
+    assert "/chain/20" in paths and "/chain/21" not in paths  # REDIRECT_MAX_TIMES = 20
+
+
+def test_crawler_trap_is_bounded_by_the_page_budget(hostile_crawl: dict[str, Any]) -> None:
+    site = _site(hostile_crawl)
+    assert site["over_page_budget"] > 0
+    assert any("NEWS_MAX_PAGES_PER_SITE" in p for p in site["problems"])
+    distinct = {p for p, _ in hostile_crawl["requests"]}
+    # every distinct URL asked for counts against the budget (redirect hops are not asked
+    # for by the spider, and the robots.txt of RobotsTxtMiddleware neither)
+    assert len({p for p in distinct if not p.startswith(("/chain/", "/loop/b"))}) \
+        <= PAGE_BUDGET + 1
+
+
+def test_timeouts_are_retried_a_bounded_number_of_times_and_reported(
+        hostile_crawl: dict[str, Any]) -> None:
+    paths = [p for p, _ in hostile_crawl["requests"]]
+    assert paths.count("/slow.html") == 3  # RETRY_TIMES = 2
+    assert paths.count("/hang.html") == 3
+    assert _site(hostile_crawl)["fetch_error_kinds"] == {"DownloadTimeoutError": 2}
+
+
+def test_5xx_storm_is_retried_a_bounded_number_of_times_and_reported(
+        hostile_crawl: dict[str, Any]) -> None:
+    paths = [p for p, _ in hostile_crawl["requests"]]
+    for n in (1, 2, 3):
+        assert paths.count(f"/storm/{n}.html") == 3
+    assert _site(hostile_crawl)["http_errors"]["5xx"] == 3
+
+
+def test_retry_after_is_honoured(hostile_crawl: dict[str, Any]) -> None:
+    times = [t for p, t in hostile_crawl["requests"] if p == "/news/limited.html"]
+    assert len(times) == 2
+    assert times[1] - times[0] >= 0.95  # Retry-After: 1
+    assert "waiting 1.0 s (Retry-After)" in hostile_crawl["result"].stderr
+
+
+def test_broken_feeds_and_sitemaps_are_reported_and_never_expanded(
+        hostile_crawl: dict[str, Any]) -> None:
+    site = _site(hostile_crawl)
+    assert site["sitemap_errors"] == 1
+    assert "sitemap-badgzip.xml.gz: bad gzip data" in hostile_crawl["result"].stderr
+    paths = [p for p, _ in hostile_crawl["requests"]]
+    assert "/xxe-canary" not in paths  # the external entity was never fetched
+    assert not [p for p in paths if "lol" in p]  # nor the billion laughs expanded
+    # the huge sitemap was cut at TRUNCATE_SIZE, its offsite entries not followed
+    assert not [p for p in paths if p.startswith("/news/") and p[6:].isdigit()]
+
+
+def test_long_and_non_utf8_urls_do_not_stop_the_crawl(hostile_crawl: dict[str, Any],
+                                                       ) -> None:
+    paths = [p for p, _ in hostile_crawl["requests"]]
+    # the 6000-character URL is over URLLENGTH_LIMIT: not fetched, counted
+    assert not [p for p in paths if len(p) > 2083]
+    assert hostile_crawl["report"]["ignored_long_urls"] >= 1
+    assert "/news/%FF%FE-latin.html" in paths
+    assert "/news/caf%C3%A9.html" in paths
+
+
+# --- SSRF: a second listener on another loopback address, outside EGRESS_ALLOW ------------
+
+class Listener:
+    """Counts TCP connections accepted on ``host`` (a free port)."""
+
+    def __init__(self, host: str) -> None:
+        self.sock = socket.socket()
+        self.sock.bind((host, 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecret")
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
+@pytest.fixture
+def internal() -> Iterator[Listener]:
+    listener = Listener("127.0.0.3")
+    yield listener
+    listener.close()
+
+
+def _ssrf_crawl(tmp_path: Path, internal: Listener, *extra: str,
+                ) -> tuple[Any, dict[str, Any], HostileSite]:
+    secret = f"http://127.0.0.3:{internal.port}/latest/meta-data/"
+    with HostileSite(internal_url=secret + "iam/") as site:
+        config = tmp_path / "sites.toml"
+        config.write_text(
+            f'[[sites]]\nname = "hostile"\nstart_urls = ["{site.base_url}/to-internal", '
+            f'"{secret}"]\nallowed_domains = ["127.0.0.1", "127.0.0.3"]\n'
+            f"robots_sitemaps = false\nfeed_autodiscovery = false\n", encoding="utf-8")
+        result = run_cli("crawl", "--config", str(config), "-o", str(tmp_path / "out"),
+                         "-s", "EGRESS_ALLOW=127.0.0.1/32", "-s", "ROBOTSTXT_OBEY=False",
+                         *extra)
+    return result, _report(tmp_path / "out"), site
+
+
+def test_requests_to_other_addresses_are_refused_and_never_connected(
+        tmp_path: Path, internal: Listener) -> None:
+    result, report, site = _ssrf_crawl(tmp_path, internal)
+    assert internal.accepted == 0
+    assert site.hits("/to-internal") == 1
+    counts = report["sites"]["hostile"]
+    assert counts["refused_requests"] == 2  # the start URL and the redirect hop
+    assert "127.0.0.3 is loopback" in result.stderr
+    assert any("EGRESS_ALLOW" in p for p in report["problems"])
+
+
+def test_the_resolver_refuses_them_too(tmp_path: Path, internal: Listener) -> None:
+    """Without the middleware, the name resolver drops the address: no connection."""
+    middlewares = json.dumps({"crawler.egress.EgressGuardMiddleware": None})
+    result, report, _ = _ssrf_crawl(tmp_path, internal, "-s",
+                                    f"DOWNLOADER_MIDDLEWARES={middlewares}")
+    assert internal.accepted == 0
+    assert report["sites"]["hostile"]["fetch_errors"] == 2, result.stderr[-2000:]
+
+
+def test_allowed_networks_are_reached(tmp_path: Path, internal: Listener) -> None:
+    _ssrf_crawl(tmp_path, internal, "-s", "EGRESS_ALLOW=127.0.0.1/32,127.0.0.3/32")
+    assert internal.accepted >= 1
+
+
+@pytest.mark.parametrize(("address", "kind"), [
+    ("169.254.169.254", "cloud metadata"), ("fd00:ec2::254", "cloud metadata"),
+    ("10.1.2.3", "private"), ("172.16.0.1", "private"), ("192.168.1.1", "private"),
+    ("100.64.0.1", "shared (carrier-grade NAT)"), ("127.0.0.2", "loopback"),
+    ("::1", "loopback"), ("fd12::1", "private"), ("fe80::1", "link-local"),
+    ("::ffff:10.0.0.1", "private"), ("0.0.0.0", "unspecified"),  # noqa: S104
+    ("224.0.0.1", "multicast"), ("93.184.215.14", None), ("2606:4700::1111", None),
+])
+def test_refusal_kinds(address: str, kind: str | None) -> None:
+    from crawler.egress import EgressPolicy, refusal
+
+    assert refusal(address) == kind
+    allowed = EgressPolicy.from_settings_list(["10.0.0.0/8", "::1"])
+    assert (allowed.refused(address) is None) == (kind is None or address in
+                                                  ("10.1.2.3", "::1", "::ffff:10.0.0.1"))
