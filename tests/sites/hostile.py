@@ -40,7 +40,11 @@ BOMB_SIZE = 64 * 1024 * 1024
 HUGE_SITEMAP_URLS = 100_000
 LONG_PATH = "/news/" + "long-" * 1200 + "story.html"
 GOOD = [f"/news/good-{i}.html" for i in range(1, 5)] + ["/news/limited.html"]
-_WORDS = ["harbour", "council", "ferry", "budget", "school", "river", "market", "library", "bridge", "festival", "station", "hospital", "museum", "garden", "stadium", "orchestra", "election", "tram", "farmers", "bakery", "theatre", "lighthouse", "vineyard"]
+_WORDS = (
+    "harbour", "council", "ferry", "budget", "school", "river", "market", "library", "bridge",
+    "festival", "station", "hospital", "museum", "garden", "stadium", "orchestra", "election",
+    "tram", "farmers", "bakery", "theatre", "lighthouse", "vineyard",
+)
 
 #: case -> the route(s) that exercise it (README "Hostile input" lists the outcomes)
 CASES = {
