@@ -79,6 +79,7 @@ EXTENSIONS = {
     "crawler.truncate.TruncateLargeResponses": 500,
     "crawler.report.RunReport": 500,
     "crawler.lag.ReactorLag": 500,
+    "crawler.redact.RedactLogs": 0,
 }
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
@@ -158,6 +159,12 @@ ARTICLES_SINCE = None
 # --- event-loop lag measurement (LAG_*) ----------------------------------------------------
 LAG_ENABLED = True
 LAG_INTERVAL = 0.1
+
+# --- credentials out of the log (REDACT_*) ------------------------------------------------
+REDACT_ENABLED = True
+# settings whose values never reach the log (passwords in URL settings are found anyway)
+REDACT_SETTINGS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                   "HTTPAUTH_USER", "HTTPAUTH_PASS"]
 
 # --- run report (REPORT_*) -------------------------------------------------------------------
 REPORT_ENABLED = True

@@ -29,7 +29,7 @@ def hostile_crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     out = tmp_path_factory.mktemp("hostile")
     with HostileSite() as site:
         result = run_cli("crawl", site.base_url + "/", "-o", str(out), "-v",
-                         "-s", "DOWNLOAD_TIMEOUT=2", "-s", "TRUNCATE_SIZE=1048576",
+                         "-s", "DOWNLOAD_TIMEOUT=4", "-s", "TRUNCATE_SIZE=1048576",
                          "-s", f"NEWS_MAX_PAGES_PER_SITE={PAGE_BUDGET}",
                          "-s", "EGRESS_ALLOW=127.0.0.1/32", timeout=240)
         yield {"result": result, "site": site, "out": out, "base": site.base_url,
