@@ -110,3 +110,13 @@ def test_parse_since() -> None:
     assert parse_since("2026-11-01T10:00:00+02:00") == datetime(2026, 11, 1, 8, tzinfo=UTC)
     with pytest.raises(ValueError, match="'someday'"):
         parse_since("someday")
+
+
+def test_site_names_from_hosts_are_safe_path_components() -> None:
+    from pipelines.storage import relative_key
+
+    hosts = ["http://[::1]:8080/", "http://" + "a" * 70 + ".example/"]
+    for url in hosts:
+        (site,) = site_from_urls([url])
+        relative_key("articles", site.name, datetime(2026, 1, 1, tzinfo=UTC), "f.jsonl.gz")
+        assert site.allowed_domains  # scope still comes from the URL, not the name
