@@ -125,7 +125,7 @@ class RunReport:
 #: Per-site counters of hostile or broken input, reported as they are (README: "Hostile
 #: input"); those in _ALWAYS_PROBLEMS also make the run end with warnings.
 _HOSTILE = ("refused_requests", "over_page_budget", "too_many_redirects", "redirect_loops",
-            "too_large", "truncated", "feed_errors", "sitemap_errors")
+            "too_large", "truncated", "feed_errors", "sitemap_errors", "rate_limited")
 _ALWAYS_PROBLEMS = {
     "refused_requests": "requests to non-public addresses refused (EGRESS_ALLOW)",
     "over_page_budget": "requests over the page budget (NEWS_MAX_PAGES_PER_SITE)",

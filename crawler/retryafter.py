@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Self
 
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_to_future
-from twisted.internet import reactor
 from twisted.internet.task import deferLater
+
+from crawler.report import RunReport
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -81,6 +82,7 @@ class RetryAfterMiddleware:
         if delay is None:
             return response
         assert self.crawler.stats is not None
+        RunReport.of(self.crawler).inc(request.meta.get("news_site"), "rate_limited")
         if delay > self.max_delay:
             self.crawler.stats.inc_value("retryafter/too_long")
             logger.warning("%s asks to retry after %.0f s (more than RETRYAFTER_MAX_DELAY "
@@ -92,5 +94,7 @@ class RetryAfterMiddleware:
                     request.url, delay)
         self._hold_slot(request, delay)
         if delay > 0:
+            from twisted.internet import reactor  # noqa: PLC0415 - the one Scrapy installed
+
             await deferred_to_future(deferLater(reactor, delay, lambda: None))
         return response

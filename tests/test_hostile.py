@@ -128,6 +128,7 @@ def test_retry_after_is_honoured(hostile_crawl: dict[str, Any]) -> None:
     assert len(times) == 2
     assert times[1] - times[0] >= 0.95  # Retry-After: 1
     assert "waiting 1.0 s (Retry-After)" in hostile_crawl["result"].stderr
+    assert _site(hostile_crawl)["rate_limited"] == 1
 
 
 def test_broken_feeds_and_sitemaps_are_reported_and_never_expanded(
@@ -204,6 +205,7 @@ def _ssrf_crawl(tmp_path: Path, internal: Listener, *extra: str,
             f"robots_sitemaps = false\nfeed_autodiscovery = false\n", encoding="utf-8")
         result = run_cli("crawl", "--config", str(config), "-o", str(tmp_path / "out"),
                          "-s", "EGRESS_ALLOW=127.0.0.1/32", "-s", "ROBOTSTXT_OBEY=False",
+                         "-s", "TRAFILATURA_PROCESSES=0",
                          *extra)
     return result, _report(tmp_path / "out"), site
 
@@ -248,3 +250,41 @@ def test_refusal_kinds(address: str, kind: str | None) -> None:
     allowed = EgressPolicy.from_settings_list(["10.0.0.0/8", "::1"])
     assert (allowed.refused(address) is None) == (kind is None or address in
                                                   ("10.1.2.3", "::1", "::ffff:10.0.0.1"))
+
+
+@pytest.mark.faults
+def test_full_size_page_with_the_default_caps(tmp_path: Path) -> None:
+    """The 50 MB page against the shipped TRUNCATE_SIZE (16 MiB): cut there, archived."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    with HostileSite() as site:
+        urls = "".join(site.base_url + p + "\n" for p in ("/big.html", GOOD[0]))
+        result = run_cli("crawl", "--urls-file", "-", "-o", str(tmp_path), "-s",
+                         "EGRESS_ALLOW=127.0.0.1/32", input_text=urls)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sizes = {}
+    for path in tmp_path.glob("warc/**/*.warc.gz"):
+        with path.open("rb") as handle:
+            for record in ArchiveIterator(handle):
+                if record.rec_type == "response":
+                    url = record.rec_headers.get_header("WARC-Target-URI")
+                    sizes[url.removeprefix(site.base_url)] = (
+                        len(record.content_stream().read()),
+                        record.rec_headers.get_header("WARC-Truncated"))
+    length, truncated = sizes["/big.html"]
+    assert truncated == "length"
+    assert 16 * 1024 * 1024 < length < 17 * 1024 * 1024
+    assert [r["url"] for r in read_articles(tmp_path)] == [site.base_url + GOOD[0]]
+
+
+def test_retry_after_values() -> None:
+    from datetime import UTC, datetime
+
+    from crawler.retryafter import retry_after_seconds
+
+    now = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds(b"7", now) == 7.0
+    assert retry_after_seconds("Wed, 25 Nov 2026 12:00:30 GMT", now) == 30.0
+    assert retry_after_seconds("Wed, 25 Nov 2026 11:00:00 GMT", now) == 0.0  # past
+    for bad in (None, b"", b"soon", b"-5", b"1.5"):
+        assert retry_after_seconds(bad, now) is None
