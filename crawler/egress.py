@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest, NotConfigured
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import (
@@ -50,6 +50,7 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 _METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"),
              ipaddress.ip_address("100.100.100.200")}
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
+_SCHEMES = frozenset({"http", "https", "data"})
 
 # host name -> why its addresses were refused (the resolver writes, the middleware reads)
 _REFUSED_NAMES: dict[str, str] = {}
@@ -207,21 +208,26 @@ class EgressGuardMiddleware:
             raise NotConfigured
         return cls(crawler, EgressPolicy.from_settings(crawler.settings))
 
-    def _refuse(self, request: Request, why: str) -> EgressRefused:
+    def _refuse(self, request: Request, why: str, hint: str = " (not in EGRESS_ALLOW)",
+                ) -> EgressRefused:
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("egress/refused")
-        logger.warning("refused %s: %s (EGRESS_ALLOW does not list it)", request.url, why)
+        logger.warning("refused %s: %s%s", request.url[:300], why, hint)
         return EgressRefused(f"refused: {why}")
 
     def process_request(self, request: Request) -> None:
-        if request.meta.get("proxy"):
-            return  # the proxy connects, not us; its own address goes through the resolver
-        host = (urlsplit(request.url).hostname or "").strip("[]")
+        parts = urlsplit(request.url)
+        if parts.scheme not in _SCHEMES:
+            raise self._refuse(request, f"scheme {parts.scheme!r} is not fetched", "")
+        # through a proxy too: the proxy would connect to an IP literal as asked (a host
+        # name is resolved by the proxy, out of our reach; the proxy's own address goes
+        # through the resolver)
+        host = (parts.hostname or "").strip("[]")
         if _ip_literal(host) and (why := self.policy.refused(host)):
             raise self._refuse(request, why)
 
     def process_exception(self, request: Request, exception: Exception) -> None:
-        if isinstance(exception, DNSLookupError):
+        if isinstance(exception, DNSLookupError | CannotResolveHostError):
             host = (urlsplit(request.url).hostname or "").lower()
             with _LOCK:
                 why = _REFUSED_NAMES.get(host)

@@ -67,9 +67,13 @@ DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     # waits out Retry-After before RetryMiddleware (550) retries a 429/503
     "crawler.retryafter.RetryAfterMiddleware": 560,
 }
-DOWNLOAD_HANDLERS = {
+DOWNLOAD_HANDLERS: dict[str, str | None] = {
     "http": "crawler.handlers.FetchStartHttpHandler",
     "https": "crawler.handlers.FetchStartHttpHandler",
+    # a page must not make the crawler read local files or buckets with its credentials
+    "file": None,
+    "s3": None,
+    "ftp": None,
 }
 # truncated responses reach the recorder flagged, and are archived with WARC-Truncated
 DOWNLOAD_FAIL_ON_DATALOSS = False

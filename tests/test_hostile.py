@@ -201,7 +201,9 @@ def _ssrf_crawl(tmp_path: Path, internal: Listener, *extra: str,
         config = tmp_path / "sites.toml"
         config.write_text(
             f'[[sites]]\nname = "hostile"\nstart_urls = ["{site.base_url}/to-internal", '
-            f'"{secret}"]\nallowed_domains = ["127.0.0.1", "127.0.0.3"]\n'
+            # 2130706435 is 127.0.0.3 to inet_aton: a host name only the resolver can check
+            f'"{secret}", "http://2130706435:{internal.port}/numeric"]\n'
+            f'allowed_domains = ["127.0.0.1", "127.0.0.3", "2130706435"]\n'
             f"robots_sitemaps = false\nfeed_autodiscovery = false\n", encoding="utf-8")
         result = run_cli("crawl", "--config", str(config), "-o", str(tmp_path / "out"),
                          "-s", "EGRESS_ALLOW=127.0.0.1/32", "-s", "ROBOTSTXT_OBEY=False",
@@ -216,8 +218,10 @@ def test_requests_to_other_addresses_are_refused_and_never_connected(
     assert internal.accepted == 0
     assert site.hits("/to-internal") == 1
     counts = report["sites"]["hostile"]
-    assert counts["refused_requests"] == 2  # the start URL and the redirect hop
+    # the start URL, the redirect hop, and the numeric host name refused at resolution
+    assert counts["refused_requests"] == 3
     assert "127.0.0.3 is loopback" in result.stderr
+    assert "2130706435 resolves to 127.0.0.3 is loopback" in result.stderr
     assert any("EGRESS_ALLOW" in p for p in report["problems"])
 
 
@@ -227,7 +231,7 @@ def test_the_resolver_refuses_them_too(tmp_path: Path, internal: Listener) -> No
     result, report, _ = _ssrf_crawl(tmp_path, internal, "-s",
                                     f"DOWNLOADER_MIDDLEWARES={middlewares}")
     assert internal.accepted == 0
-    assert report["sites"]["hostile"]["fetch_errors"] == 2, result.stderr[-2000:]
+    assert report["sites"]["hostile"]["fetch_errors"] == 3, result.stderr[-2000:]
 
 
 def test_allowed_networks_are_reached(tmp_path: Path, internal: Listener) -> None:
@@ -288,3 +292,32 @@ def test_retry_after_values() -> None:
     assert retry_after_seconds("Wed, 25 Nov 2026 11:00:00 GMT", now) == 0.0  # past
     for bad in (None, b"", b"soon", b"-5", b"1.5"):
         assert retry_after_seconds(bad, now) is None
+
+
+def test_non_http_schemes_are_never_fetched(tmp_path: Path) -> None:
+    """file:// and s3:// have no download handler, and the guard refuses them first."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("local secret 5be1", encoding="utf-8")
+    from scrapy import Request
+    from scrapy.utils.test import get_crawler
+
+    from crawler import settings as project
+    from crawler.egress import EgressGuardMiddleware, EgressRefused
+
+    assert project.DOWNLOAD_HANDLERS["file"] is None
+    assert project.DOWNLOAD_HANDLERS["s3"] is None
+    crawler = get_crawler(settings_dict={"EGRESS_ENABLED": True, "EGRESS_ALLOW": []})
+    guard = EgressGuardMiddleware.from_crawler(crawler)
+    for url in (secret.as_uri(), "s3://bucket/key", "ftp://127.0.0.1/x"):
+        with pytest.raises(EgressRefused, match="is not fetched"):
+            guard.process_request(Request(url))
+    for url in ("http://169.254.169.254/latest/", "http://[::1]:8080/", "http://10.0.0.1/",
+                "https://0x7f000001/", "http://2130706433/"):
+        request = Request(url)
+        if url.endswith(("0x7f000001/", "2130706433/")):
+            # not IP literals to Python: a name, resolved (and refused) by GuardedResolver
+            guard.process_request(request)
+        else:
+            with pytest.raises(EgressRefused):
+                guard.process_request(request)
+    guard.process_request(Request("https://example.org/"))
