@@ -125,7 +125,8 @@ class RunReport:
 #: Per-site counters of hostile or broken input, reported as they are (README: "Hostile
 #: input"); those in _ALWAYS_PROBLEMS also make the run end with warnings.
 _HOSTILE = ("refused_requests", "over_page_budget", "too_many_redirects", "redirect_loops",
-            "too_large", "truncated", "feed_errors", "sitemap_errors", "rate_limited")
+            "too_large", "truncated", "feed_errors", "sitemap_errors", "rate_limited",
+            "ignored_requests")
 _ALWAYS_PROBLEMS = {
     "refused_requests": "requests to non-public addresses refused (EGRESS_ALLOW)",
     "over_page_budget": "requests over the page budget (NEWS_MAX_PAGES_PER_SITE)",
@@ -222,6 +223,7 @@ def build_report(stats: dict[str, Any], site_names: list[str], health: HealthCon
         "finish_reason": stats.get("finish_reason"),
         "pages_fetched": stats.get("response_received_count", 0),
         "ignored_long_urls": stats.get("urllength/request_ignored_count", 0),
+        "offsite_filtered": stats.get("offsite/filtered", 0),  # e.g. redirects elsewhere
         "bytes_archived": stats.get("warc/bytes", 0),
         "warc_captures": stats.get("warc/captures", 0),
         "files_published": stats.get("storage/published", 0),

@@ -107,6 +107,12 @@ def test_crawler_trap_is_bounded_by_the_page_budget(hostile_crawl: dict[str, Any
         <= PAGE_BUDGET + 1
 
 
+def test_offsite_redirect_is_counted_not_blamed_on_robots(hostile_crawl: dict[str, Any],
+                                                          ) -> None:
+    assert hostile_crawl["report"]["offsite_filtered"] == 1  # /to-internal -> 127.0.0.3
+    assert _site(hostile_crawl)["robots_disallowed"] == 0
+
+
 def test_timeouts_are_retried_a_bounded_number_of_times_and_reported(
         hostile_crawl: dict[str, Any]) -> None:
     paths = [p for p, _ in hostile_crawl["requests"]]

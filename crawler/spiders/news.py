@@ -68,7 +68,9 @@ def _ignored_kind(message: str) -> str:
         return "too_many_redirects"  # RedirectMiddleware: REDIRECT_MAX_TIMES
     if "DOWNLOAD_MAXSIZE" in message:
         return "too_large"  # HttpCompressionMiddleware: a decompression bomb
-    return "robots_disallowed"  # RobotsTxtMiddleware (counts robotstxt/forbidden too)
+    if "robots.txt" in message:
+        return "robots_disallowed"  # RobotsTxtMiddleware (counts robotstxt/forbidden too)
+    return "ignored_requests"
 
 
 def _fetched_at(response: Response) -> str:
