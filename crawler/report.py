@@ -126,7 +126,7 @@ class RunReport:
 #: input"); those in _ALWAYS_PROBLEMS also make the run end with warnings.
 _HOSTILE = ("refused_requests", "over_page_budget", "too_many_redirects", "redirect_loops",
             "too_large", "truncated", "feed_errors", "sitemap_errors", "rate_limited",
-            "ignored_requests")
+            "ignored_requests", "charset_mismatch")
 _ALWAYS_PROBLEMS = {
     "refused_requests": "requests to non-public addresses refused (EGRESS_ALLOW)",
     "over_page_budget": "requests over the page budget (NEWS_MAX_PAGES_PER_SITE)",

@@ -57,9 +57,10 @@ def test_malformed_cut_and_mislabelled_pages_are_still_archived(
     records = {r["url"].removeprefix(hostile_crawl["base"]): r
                for r in read_articles(hostile_crawl["out"])}
     assert "/cut.html" in records and records["/cut.html"]["text"]
-    # declared UTF-8, sent windows-1252: decoded as declared, not dropped
-    assert "/mislabelled.html" in records
-    assert "\ufffd" in records["/mislabelled.html"]["title"]
+    # declared UTF-8, sent windows-1252: read as windows-1252, not as a page of U+FFFD
+    assert records["/mislabelled.html"]["title"] == "Caf\u00e9 cr\u00e8me story"
+    assert "Le caf\u00e9 cr\u00e8me \u00e9tait" in records["/mislabelled.html"]["text"]
+    assert _site(hostile_crawl)["charset_mismatch"] == 1
 
 
 def test_big_and_endless_responses_are_truncated_and_counted(

@@ -355,6 +355,20 @@ class NewsSpider(scrapy.Spider):
                                                   self.parse_page)) is not None:
                     yield request
 
+    def _page_text(self, response: TextResponse, site: SiteConfig) -> str:
+        """The page as text: as declared, unless it declares UTF-8 and is not (then the
+        usual mislabel, windows-1252, rather than a page of U+FFFD)."""
+        if response.encoding.lower().replace("_", "-") in {"utf-8", "utf8"}:
+            try:
+                response.body.decode("utf-8")
+            except UnicodeDecodeError:
+                self._count("news/charset_mismatch")
+                RunReport.of(self.crawler).inc(site.name, "charset_mismatch")
+                self.logger.info("%s: declared UTF-8 but is not; read as windows-1252",
+                                 response.url)
+                return response.body.decode("cp1252", errors="replace")
+        return response.text
+
     def _emit(self, response: TextResponse, site: SiteConfig, source: str) -> Iterable[Any]:
         canonical = response.xpath('//link[@rel="canonical"]/@href').get()
         keys = {normalize_url(response.url, self.tracking)}
@@ -367,7 +381,7 @@ class NewsSpider(scrapy.Spider):
         self.emitted |= keys
         self._count("news/article_pages")
         yield FetchedPage(
-            url=response.url, html=response.text, status=response.status,
+            url=response.url, html=self._page_text(response, site), status=response.status,
             fetched_at=_fetched_at(response), site=site.name,
             source=source, requested_url=response.request.url if response.request else "",
             listed_date=response.meta.get("news_listed_date"),

@@ -151,7 +151,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, article("Cut story", 7)[:700])
         elif path == "/mislabelled.html":
             body = article("Caf\u00e9 cr\u00e8me story", 8).decode()
-            self._send(200, body.replace("words", "caf\u00e9").encode("cp1252"))
+            body = body.replace("</article>", "<p>Le caf\u00e9 cr\u00e8me \u00e9tait "
+                                "d\u00e9licieux, \u00e0 c\u00f4t\u00e9 du th\u00e9\u00e2tre."
+                                "</p></article>")
+            self._send(200, body.encode("cp1252"))
         elif path == "/binary.html":
             self._send(200, random.Random(3).randbytes(64 * 1024))
         elif path == "/big.html":
