@@ -214,6 +214,13 @@ def _run(sites: list[SiteConfig], args: argparse.Namespace) -> int:
     overrides.setdefault("ARCHIVE_CRAWL_NAME", args.crawl_name or (
         sites[0].name if len(sites) == 1 else "crawl"))
     settings = project_settings(overrides)
+    try:
+        from crawler.egress import EgressPolicy  # noqa: PLC0415
+
+        EgressPolicy.from_settings(settings)
+    except ValueError as exc:
+        print(f"newsarchive: config error: {exc}", file=sys.stderr)
+        return exitcodes.CONFIG_ERROR
     status, output = _open_output(settings)
     if status != exitcodes.OK:
         return status

@@ -328,3 +328,11 @@ def test_non_http_schemes_are_never_fetched(tmp_path: Path) -> None:
             with pytest.raises(EgressRefused):
                 guard.process_request(request)
     guard.process_request(Request("https://example.org/"))
+
+
+def test_a_bad_allow_list_is_a_config_error(tmp_path: Path) -> None:
+    result = run_cli("crawl", "http://127.0.0.1:9/", "-o", str(tmp_path / "out"),
+                     "-s", "EGRESS_ALLOW=127.0.0.1/32,intranet")
+    assert result.returncode == 2
+    assert "config error: EGRESS_ALLOW: 'intranet' is not a network" in result.stderr
+    assert not (tmp_path / "out").exists()
