@@ -336,3 +336,49 @@ def test_a_bad_allow_list_is_a_config_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "config error: EGRESS_ALLOW: 'intranet' is not a network" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_resolver_checks_every_answer_so_rebinding_is_refused() -> None:
+    """A name that answers a public address, then 10.0.0.1 (DNS rebinding): the second
+    answer reaches no connection. The inner resolver stands in for DNS only."""
+    from twisted.internet.address import IPv4Address
+
+    from crawler import egress
+
+    answers = [["93.184.215.14"], ["10.0.0.1"], ["10.0.0.2", "93.184.215.15"]]
+
+    class ScriptedDns:
+        def resolveHostName(self, receiver: Any, name: str, port: int = 0,
+                            *_: Any) -> Any:
+            receiver.resolutionBegan(None)
+            for host in answers.pop(0):
+                receiver.addressResolved(IPv4Address("TCP", host, port))
+            receiver.resolutionComplete()
+            return None
+
+    class Receiver:
+        def __init__(self) -> None:
+            self.addresses: list[str] = []
+
+        def resolutionBegan(self, resolution: Any) -> None:
+            pass
+
+        def addressResolved(self, address: Any) -> None:
+            self.addresses.append(address.host)
+
+        def resolutionComplete(self) -> None:
+            pass
+
+    resolver = egress._FilteringNameResolver(ScriptedDns(),
+                                             egress.EgressPolicy.from_settings_list([]))
+    got = []
+    for _ in range(3):
+        receiver = Receiver()
+        resolver.resolveHostName(receiver, "rebind.example", 80)
+        got.append(receiver.addresses)
+        refused = egress._REFUSED_NAMES.get("rebind.example")
+        if not receiver.addresses:
+            assert refused == "10.0.0.1 is private"
+        else:
+            assert refused is None
+    assert got == [["93.184.215.14"], [], ["93.184.215.15"]]
