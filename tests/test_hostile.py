@@ -52,11 +52,13 @@ def test_crawl_finishes_and_archives_every_good_article(hostile_crawl: dict[str,
     assert not list(hostile_crawl["out"].glob("**/*.open"))
 
 
-def test_malformed_cut_and_mislabelled_pages_are_still_archived(
+def test_malformed_cut_and_mislabelled_articles_are_still_archived(
         hostile_crawl: dict[str, Any]) -> None:
     records = {r["url"].removeprefix(hostile_crawl["base"]): r
                for r in read_articles(hostile_crawl["out"])}
     assert "/cut.html" in records and records["/cut.html"]["text"]
+    assert records["/malformed.html"]["title"] == "Malformed story"
+    assert len(records["/malformed.html"]["text"].split()) >= 100
     # declared UTF-8, sent windows-1252: read as windows-1252, not as a page of U+FFFD
     assert records["/mislabelled.html"]["title"] == "Caf\u00e9 cr\u00e8me story"
     assert "Le caf\u00e9 cr\u00e8me \u00e9tait" in records["/mislabelled.html"]["text"]

@@ -144,9 +144,9 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send(200, article("Rate limited story", 429))
         elif path == "/malformed.html":
-            self._send(200, b"<html><head><title>Malformed</title><body><div><p>Text "
-                            b"<b>bold <i>both</div></div></span><p>" + b"word " * 200
-                            + b"<table><tr><td>cell</p></article>")
+            # an article with unclosed paragraphs, stray end tags, no </body></html>
+            body = article("Malformed story", 9).replace(b"</p>", b"<b><i></div></span>")
+            self._send(200, body.replace(b"</article></body></html>", b"<table><tr><td>"))
         elif path == "/cut.html":
             self._send(200, article("Cut story", 7)[:700])
         elif path == "/mislabelled.html":
