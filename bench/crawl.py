@@ -62,7 +62,9 @@ from bench.site import (
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 VENV_BIN = Path(sys.executable).parent
 POLITENESS_OFF = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-                  "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16"]
+                  "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16",
+                  # the benchmark site is on loopback, refused by default (EGRESS_ALLOW)
+                  "-s", "EGRESS_ALLOW=127.0.0.1/32"]
 DEPTH = "1000"
 TARGETS = {
     "end_to_end / extraction_ceiling_N": (">=", 0.85),

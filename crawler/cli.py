@@ -204,6 +204,13 @@ def _run(sites: list[SiteConfig], args: argparse.Namespace) -> int:
     overrides.setdefault("ARCHIVE_CRAWL_NAME", args.crawl_name or (
         sites[0].name if len(sites) == 1 else "crawl"))
     settings = project_settings(overrides)
+    try:
+        from crawler.egress import EgressPolicy  # noqa: PLC0415
+
+        EgressPolicy.from_settings(settings)
+    except ValueError as exc:
+        print(f"newsarchive: config error: {exc}", file=sys.stderr)
+        return exitcodes.CONFIG_ERROR
     status, output = _open_output(settings)
     if status != exitcodes.OK:
         return status
@@ -289,8 +296,9 @@ def _demo(args: argparse.Namespace) -> int:
         sites = [replace(s, name="sample-gazette") for s in sites]
         args.crawl_name = "sample-gazette"
         # Our own server on loopback: no need for the delays real sites deserve.
+        # Loopback is refused by default (EGRESS_ALLOW): allow our own server's address.
         args.settings = [("DOWNLOAD_DELAY", "0"), ("AUTOTHROTTLE_ENABLED", "False"),
-                         *args.settings]
+                         ("EGRESS_ALLOW", "127.0.0.1/32"), *args.settings]
         return _run(sites, args)
 
 

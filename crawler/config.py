@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from crawler.since import parse_since
 from crawler.urls import host_of
+from pipelines.paths import safe_component
 
 if TYPE_CHECKING:
     from crawler.report import HealthConfig
@@ -299,7 +300,10 @@ def site_from_urls(urls: list[str], *, depth: int | None = None, since: str | No
         by_host[host_of(url)][kind].append(url)
     sites = []
     for host, seeds in by_host.items():
-        raw: dict[str, Any] = {"name": host, **{k: v for k, v in seeds.items() if v}}
+        # the site's name becomes a path component and object key: an IPv6 literal or an
+        # overlong host gets a safe name instead
+        name = host if _NAME.match(host) else safe_component(host.replace(":", "."), 64)
+        raw: dict[str, Any] = {"name": name, **{k: v for k, v in seeds.items() if v}}
         if depth is not None:
             raw["depth"] = depth
         if since is not None:

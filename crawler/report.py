@@ -7,6 +7,7 @@ thresholds of the config (``[health]``) to pick the exit status.
 
 from __future__ import annotations
 
+import logging
 import re
 import weakref
 from collections import Counter
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from crawler.state import SourceState
 
 __all__ = ["HealthConfig", "RunReport", "build_report", "judge"]
+
+logger = logging.getLogger(__name__)
 
 _REPORTS: weakref.WeakKeyDictionary[Crawler, RunReport] = weakref.WeakKeyDictionary()
 # Pages that answer 200 but are a bot wall, not the page asked for.
@@ -65,6 +68,7 @@ class RunReport:
         crawler.signals.connect(report.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(report.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(report.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(report.request_dropped, signal=signals.request_dropped)
         return report
 
     @classmethod
@@ -76,6 +80,9 @@ class RunReport:
     def inc(self, site: str | None, key: str, value: int = 1) -> None:
         self.sites.setdefault(site or "unknown", Counter())[key] += value
 
+    def count(self, site: str | None, key: str) -> int:
+        return self.sites.get(site or "unknown", Counter())[key]
+
     def response_received(self, response: Response, request: Request, **_: Any) -> None:
         site = request.meta.get("news_site")
         self.inc(site, "pages_fetched")
@@ -86,6 +93,13 @@ class RunReport:
         if status in (401, 403, 429) or (
                 status == 200 and _CHALLENGE.search(response.body[:8192])):
             self.inc(site, "blocked")
+
+    def request_dropped(self, request: Request, **_: Any) -> None:
+        # a redirect back to a URL of its own chain: the dupefilter drops it silently
+        if request.url in request.meta.get("redirect_urls", ()):
+            self.inc(request.meta.get("news_site"), "redirect_loops")
+            logger.warning("redirect loop: %s", " -> ".join(
+                [*request.meta["redirect_urls"], request.url]))
 
     def item_scraped(self, item: Any, **_: Any) -> None:
         if isinstance(item, Article):
@@ -108,9 +122,21 @@ class RunReport:
         self.crawler.stats.set_value("report/started", self.started.isoformat())
 
 
+#: Per-site counters of hostile or broken input, reported as they are (README: "Hostile
+#: input"); those in _ALWAYS_PROBLEMS also make the run end with warnings.
+_HOSTILE = ("refused_requests", "over_page_budget", "too_many_redirects", "redirect_loops",
+            "too_large", "truncated", "feed_errors", "sitemap_errors", "rate_limited",
+            "ignored_requests", "charset_mismatch")
+_ALWAYS_PROBLEMS = {
+    "refused_requests": "requests to non-public addresses refused (EGRESS_ALLOW)",
+    "over_page_budget": "requests over the page budget (NEWS_MAX_PAGES_PER_SITE)",
+}
+
+
 def _site_problems(name: str, counts: dict[str, int], health: HealthConfig,
                    silent: list[str]) -> list[str]:
-    problems = []
+    problems = [f"{name}: {counts[key]} {text}" for key, text in _ALWAYS_PROBLEMS.items()
+                if counts.get(key)]
     requests = counts.get("pages_fetched", 0) + counts.get("fetch_errors", 0)
     errors = counts.get("http_4xx", 0) + counts.get("http_5xx", 0) + \
         counts.get("fetch_errors", 0)
@@ -176,7 +202,10 @@ def build_report(stats: dict[str, Any], site_names: list[str], health: HealthCon
             "http_errors": {k.removeprefix("http_"): v for k, v in sorted(counts.items())
                             if k.startswith("http_")},
             "fetch_errors": counts.get("fetch_errors", 0),
+            "fetch_error_kinds": {k.removeprefix("fetch_error:"): v for k, v in
+                                  sorted(counts.items()) if k.startswith("fetch_error:")},
             "robots_disallowed": counts.get("robots_disallowed", 0),
+            **{key: counts.get(key, 0) for key in _HOSTILE},
             "blocked": counts.get("blocked", 0),
             "missing_date": counts.get("missing_date", 0),
             "empty_text": counts.get("empty_text", 0),
@@ -195,6 +224,8 @@ def build_report(stats: dict[str, Any], site_names: list[str], health: HealthCon
         "duration_seconds": round(float(stats.get("elapsed_time_seconds") or 0), 1),
         "finish_reason": stats.get("finish_reason"),
         "pages_fetched": stats.get("response_received_count", 0),
+        "ignored_long_urls": stats.get("urllength/request_ignored_count", 0),
+        "offsite_filtered": stats.get("offsite/filtered", 0),  # e.g. redirects elsewhere
         "bytes_archived": stats.get("warc/bytes", 0),
         "warc_captures": stats.get("warc/captures", 0),
         "files_published": stats.get("storage/published", 0),

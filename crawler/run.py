@@ -106,7 +106,10 @@ def collect_report(stats: dict[str, Any], site_names: list[str], health: Any,
             sources = [s for s in state.sources() if s.site in site_names]
         finally:
             state.close()
-    crawl = str(settings.get("ARCHIVE_CRAWL_NAME") or "crawl")
+    from pipelines.paths import safe_component  # noqa: PLC0415
+
+    # the same name the WARC files are grouped under (a config file's stem may hold spaces)
+    crawl = safe_component(str(settings.get("ARCHIVE_CRAWL_NAME") or "crawl"))
     return build_report(stats, site_names, health, sources, crawl, output)
 
 

@@ -4,6 +4,8 @@ Every setting of our own components is listed here with its default and document
 README.md ("Settings"). Command-line options of ``newsarchive crawl`` override them.
 """
 
+import os
+
 from crawler import __version__
 from crawler.urls import DEFAULT_TRACKING_PARAMS
 
@@ -27,6 +29,9 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 RETRY_TIMES = 2
+# --- Retry-After on 429/503 (RETRYAFTER_*) --------------------------------------------------
+RETRYAFTER_ENABLED = True
+RETRYAFTER_MAX_DELAY = 120.0
 COOKIES_ENABLED = False
 # zstd stays off: replay tools can't read zstd-encoded captures (warc-requirements R26).
 DEFAULT_REQUEST_HEADERS = {
@@ -41,6 +46,15 @@ CONCURRENT_ITEMS = 10
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
+# --- outbound addresses: public only, unless listed (EGRESS_*) ---------------------------
+EGRESS_ENABLED = True
+# networks reachable though not public, e.g. ["127.0.0.1/32", "10.1.0.0/16"]; the
+# NEWSARCHIVE_EGRESS_ALLOW environment variable (comma-separated) sets the default
+EGRESS_ALLOW: list[str] = [n.strip() for n in
+                           os.environ.get("NEWSARCHIVE_EGRESS_ALLOW", "").split(",")
+                           if n.strip()]
+TWISTED_DNS_RESOLVER = "crawler.egress.GuardedResolver"
+
 # --- depth: enforced per site by the spider (NEWS_DEPTH), not by DepthMiddleware ----------
 DEPTH_LIMIT = 0
 
@@ -48,10 +62,18 @@ DEPTH_LIMIT = 0
 DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     # the WARC recorder sits at the network edge, above HttpCompression/Redirect/HttpCache
     "crawler.middlewares.WarcRecorderMiddleware": 950,
+    # refuses private/loopback/metadata addresses; first to see download errors
+    "crawler.egress.EgressGuardMiddleware": 960,
+    # waits out Retry-After before RetryMiddleware (550) retries a 429/503
+    "crawler.retryafter.RetryAfterMiddleware": 560,
 }
-DOWNLOAD_HANDLERS = {
+DOWNLOAD_HANDLERS: dict[str, str | None] = {
     "http": "crawler.handlers.FetchStartHttpHandler",
     "https": "crawler.handlers.FetchStartHttpHandler",
+    # a page must not make the crawler read local files or buckets with its credentials
+    "file": None,
+    "s3": None,
+    "ftp": None,
 }
 # truncated responses reach the recorder flagged, and are archived with WARC-Truncated
 DOWNLOAD_FAIL_ON_DATALOSS = False
@@ -61,6 +83,7 @@ EXTENSIONS = {
     "crawler.truncate.TruncateLargeResponses": 500,
     "crawler.report.RunReport": 500,
     "crawler.lag.ReactorLag": 500,
+    "crawler.redact.RedactLogs": 0,
 }
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
@@ -72,6 +95,7 @@ ITEM_PIPELINES = {
 
 # --- newsarchive: discovery (NEWS_*) -------------------------------------------------------
 NEWS_DEPTH = 2
+NEWS_MAX_PAGES_PER_SITE = 20_000  # requests per site and run (crawler traps); 0: no limit
 NEWS_FOLLOW_ARTICLE_LINKS = False
 NEWS_ROBOTS_SITEMAPS = True
 NEWS_FEED_AUTODISCOVERY = True
@@ -139,6 +163,12 @@ ARTICLES_SINCE = None
 # --- event-loop lag measurement (LAG_*) ----------------------------------------------------
 LAG_ENABLED = True
 LAG_INTERVAL = 0.1
+
+# --- credentials out of the log (REDACT_*) ------------------------------------------------
+REDACT_ENABLED = True
+# settings whose values never reach the log (passwords in URL settings are found anyway)
+REDACT_SETTINGS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                   "HTTPAUTH_USER", "HTTPAUTH_PASS"]
 
 # --- run report (REPORT_*) -------------------------------------------------------------------
 REPORT_ENABLED = True

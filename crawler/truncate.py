@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy import signals
 from scrapy.exceptions import NotConfigured, StopDownload
 
+from crawler.report import RunReport
+
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
@@ -50,6 +52,7 @@ class TruncateLargeResponses:
         if received > self.size:
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value("truncate/responses")
+            RunReport.of(self.crawler).inc(request.meta.get("news_site"), "truncated")
             logger.warning("response of %s passed %d bytes: truncated", request.url,
                            self.size)
             raise StopDownload(fail=False)

@@ -14,6 +14,11 @@ from typing import Any
 
 import pytest
 
+# Every test server is on loopback, which the crawler refuses by default (EGRESS_ALLOW);
+# crawls started by tests, in-process or as subprocesses, allow it through this default.
+# Tests of the refusal itself narrow it with ``-s EGRESS_ALLOW=...``.
+os.environ["NEWSARCHIVE_EGRESS_ALLOW"] = "127.0.0.0/8,::1"
+
 REPO = Path(__file__).resolve().parent.parent
 SITES = Path(__file__).resolve().parent / "sites"
 

@@ -123,3 +123,13 @@ def test_founded_is_a_year_or_a_date(tmp_path: Path) -> None:
     assert (a.founded, a.founded_dt) == ("2004", datetime(2004, 1, 1, tzinfo=UTC))
     assert (b.founded, b.founded_dt) == ("2010-03-01", datetime(2010, 3, 1, tzinfo=UTC))
     assert c.founded is None and c.founded_dt is None
+
+
+def test_site_names_from_hosts_are_safe_path_components() -> None:
+    from pipelines.storage import relative_key
+
+    hosts = ["http://[::1]:8080/", "http://" + "a" * 70 + ".example/"]
+    for url in hosts:
+        (site,) = site_from_urls([url])
+        relative_key("articles", site.name, datetime(2026, 1, 1, tzinfo=UTC), "f.jsonl.gz")
+        assert site.allowed_domains  # scope still comes from the URL, not the name

@@ -12,8 +12,11 @@ import configparser
 import contextlib
 import io
 import json
+import os
 import re
 import shlex
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -171,6 +174,33 @@ def test_no_file_turns_on_the_telnet_console_or_remote_control() -> None:
         for match in pattern.finditer(text):
             assert match.group(2).lower() in FALSE_WORDS, \
                 f"{path.relative_to(REPO)}: {match.group(0)!r}"
+
+
+def test_no_file_turns_off_the_ssrf_guard_or_the_credential_protection() -> None:
+    """EGRESS_ENABLED/REDACT_ENABLED stay on, WARC_KEEP_CREDENTIALS off, and no shipped
+    file widens EGRESS_ALLOW (loopback and private networks stay refused)."""
+    on = re.compile(r"(EGRESS_ENABLED|REDACT_ENABLED)\W{0,3}\s*[=:]\s*[\"']?([\w.-]*)")
+    keep = re.compile(r"WARC_KEEP_CREDENTIALS\W{0,3}\s*[=:]\s*[\"']?([\w.-]*)")
+    for path in deploy_files():
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(REPO)
+        for match in on.finditer(text):
+            assert match.group(2).lower() not in FALSE_WORDS, f"{where}: {match.group(0)!r}"
+        for match in keep.finditer(text):
+            assert match.group(1).lower() in FALSE_WORDS, f"{where}: {match.group(0)!r}"
+        assert "EGRESS_ALLOW" not in text, where
+
+
+def test_shipped_defaults_refuse_private_addresses() -> None:
+    """The project settings, read without the tests' NEWSARCHIVE_EGRESS_ALLOW."""
+    env = {k: v for k, v in os.environ.items() if k != "NEWSARCHIVE_EGRESS_ALLOW"}
+    code = ("import json, crawler.settings as s; print(json.dumps([s.EGRESS_ENABLED, "
+            "s.EGRESS_ALLOW, s.REDACT_ENABLED, s.WARC_KEEP_CREDENTIALS, "
+            "s.TELNETCONSOLE_ENABLED, s.REMOTE_CONTROL_ENABLED, s.TWISTED_DNS_RESOLVER]))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True,
+                            capture_output=True, text=True)
+    assert json.loads(result.stdout) == [True, [], True, False, False, False,
+                                         "crawler.egress.GuardedResolver"]
 
 
 # --- cron -------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from pipelines.storage import (
     S3Store,
     StorageConfigError,
     StorageUnavailable,
+    check_key,
     object_key,
     open_store,
     parse_uri,
@@ -118,6 +119,14 @@ def test_layout_keys() -> None:
             relative_key("warc", group, WHEN, filename)
     with pytest.raises(InvalidKey):
         relative_key("secrets", "g", WHEN, "f")
+    for group, filename in [("g\x00", "f"), ("g", "a\x00b"), ("g" * 256, "f"),
+                            ("g", "f" * 256), ("/abs", "f"), ("g", "/etc/passwd")]:
+        with pytest.raises(InvalidKey):
+            relative_key("warc", group, WHEN, filename)
+    for key in ["/etc/passwd", "a/../b", "a/./b", "a//b", "a/\x00/b", "", "a/" + "b" * 256]:
+        with pytest.raises(InvalidKey):
+            check_key(key)
+    assert check_key("warc/g/2025/03/07/f.warc.gz") == "warc/g/2025/03/07/f.warc.gz"
 
 
 # -- LocalStore --------------------------------------------------------------------------

@@ -78,7 +78,8 @@ def test_close_without_writes_publishes_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("hostile", ["../../etc/passwd", "..", ".", "", "a/b\\c", "é" * 200,
-                                     "x" * 500, "/absolute", "con:nul"])
+                                     "x" * 500, "/absolute", "con:nul", "\x00",
+                                     "a\x00/../b", "..\x00..", "%2e%2e%2f"])
 def test_path_components_stay_inside(tmp_path: Path, hostile: str) -> None:
     name = safe_component(hostile)
     assert name not in ("", ".", "..")

@@ -26,6 +26,7 @@ from twisted.python.failure import Failure
 from crawler.classify import is_article, page_evidence
 from crawler.config import ConfigError, SiteConfig, load_sites, override_sites, site_from_urls
 from crawler.discovery import DiscoveryError, Entry, feed_links, parse_feed, parse_sitemap
+from crawler.egress import EgressRefused
 from crawler.handlers import FETCH_START_KEY
 from crawler.incremental import IncrementalState
 from crawler.items import FetchedPage
@@ -59,6 +60,17 @@ def read_urls_file(path: str) -> list[str]:
         raise ConfigError(f"{path}: can't read the URL list: {exc}") from None
     return [line.strip() for line in text.splitlines()
             if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _ignored_kind(message: str) -> str:
+    """The report counter of a request Scrapy ignored, from the exception's message."""
+    if "max redirections" in message:
+        return "too_many_redirects"  # RedirectMiddleware: REDIRECT_MAX_TIMES
+    if "DOWNLOAD_MAXSIZE" in message:
+        return "too_large"  # HttpCompressionMiddleware: a decompression bomb
+    if "robots.txt" in message:
+        return "robots_disallowed"  # RobotsTxtMiddleware (counts robotstxt/forbidden too)
+    return "ignored_requests"
 
 
 def _fetched_at(response: Response) -> str:
@@ -101,6 +113,8 @@ class NewsSpider(scrapy.Spider):
         self.feed_autodiscovery = True
         self.archive: WarcArchive | None = None
         self.state: IncrementalState | None = None
+        self.max_pages = 0
+        self._requested: dict[str, set[str]] = {}
 
     @staticmethod
     def _sites_from_args(url: str | None, urls_file: str | None, config: str | None,
@@ -126,6 +140,7 @@ class NewsSpider(scrapy.Spider):
         spider.follow_article_links = settings.getbool("NEWS_FOLLOW_ARTICLE_LINKS")
         spider.robots_sitemaps = settings.getbool("NEWS_ROBOTS_SITEMAPS")
         spider.feed_autodiscovery = settings.getbool("NEWS_FEED_AUTODISCOVERY")
+        spider.max_pages = settings.getint("NEWS_MAX_PAGES_PER_SITE")
         spider.archive = WarcArchive.of(crawler)
         spider.state = IncrementalState.of(crawler)
         # Per-site delay and concurrency become Scrapy download slots (one per domain).
@@ -160,10 +175,32 @@ class NewsSpider(scrapy.Spider):
         return site.depth if site.depth is not None else self.default_depth
 
     # --- seeding -----------------------------------------------------------------------
+    def _within_budget(self, site: SiteConfig, url: str) -> bool:
+        """False once ``NEWS_MAX_PAGES_PER_SITE`` distinct URLs of the site were asked
+        for (a calendar or faceted-search trap must not eat the run)."""
+        if self.max_pages <= 0:
+            return True
+        seen = self._requested.setdefault(site.name, set())
+        if url in seen:
+            return True
+        if len(seen) >= self.max_pages:
+            self._count("news/over_page_budget")
+            report = RunReport.of(self.crawler)
+            if not report.count(site.name, "over_page_budget"):
+                self.logger.warning("site %s: page budget of %d requests reached "
+                                    "(NEWS_MAX_PAGES_PER_SITE); not following more",
+                                    site.name, self.max_pages)
+            report.inc(site.name, "over_page_budget")
+            return False
+        seen.add(url)
+        return True
+
     def _request(self, url: str, site: SiteConfig, source: str, callback: Any,
-                 **meta: Any) -> scrapy.Request:
+                 **meta: Any) -> scrapy.Request | None:
         meta = {"news_site": site.name, "news_source": source, **meta}
         url = normalize_url(url, self.tracking)
+        if not self._within_budget(site, url):
+            return None
         headers: dict[str, str] = {}
         if callback in (self.parse_feed, self.parse_sitemap):
             # conditional: a 304 comes to the callback (and is archived as a revisit)
@@ -175,18 +212,23 @@ class NewsSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         for site in self.sites.values():
-            for url in site.start_urls:
-                yield self._request(url, site, "start", self.parse_page)
-            for url in site.feeds:
-                yield self._request(url, site, "feed", self.parse_feed)
-            for url in site.sitemaps:
-                yield self._request(url, site, "sitemap", self.parse_sitemap)
-            if site.robots_sitemaps and self.robots_sitemaps and not site.sitemaps:
-                # Only for site roots: a list of article URLs must not pull in a whole site.
-                roots = [u for u in site.start_urls if urlsplit(u).path in ("", "/")]
-                for origin in dict.fromkeys(self._origin(u) for u in roots):
-                    yield self._request(origin + "/robots.txt", site, "robots",
-                                        self.parse_robots)
+            for request in self._seeds(site):
+                if request is not None:
+                    yield request
+
+    def _seeds(self, site: SiteConfig) -> Iterable[scrapy.Request | None]:
+        for url in site.start_urls:
+            yield self._request(url, site, "start", self.parse_page)
+        for url in site.feeds:
+            yield self._request(url, site, "feed", self.parse_feed)
+        for url in site.sitemaps:
+            yield self._request(url, site, "sitemap", self.parse_sitemap)
+        if site.robots_sitemaps and self.robots_sitemaps and not site.sitemaps:
+            # Only for site roots: a list of article URLs must not pull in a whole site.
+            roots = [u for u in site.start_urls if urlsplit(u).path in ("", "/")]
+            for origin in dict.fromkeys(self._origin(u) for u in roots):
+                yield self._request(origin + "/robots.txt", site, "robots",
+                                    self.parse_robots)
 
     @staticmethod
     def _origin(url: str) -> str:
@@ -205,7 +247,10 @@ class NewsSpider(scrapy.Spider):
         site = self._site(response)
         for url in sitemap_urls_from_robots(response.body, base_url=response.url):
             self._count("news/sitemaps_from_robots")
-            yield self._request(url, site, "sitemap", self.parse_sitemap, depth_reset=True)
+            request = self._request(url, site, "sitemap", self.parse_sitemap,
+                                    depth_reset=True)
+            if request is not None:
+                yield request
 
     def _entries_to_requests(self, entries: list[Entry], site: SiteConfig, source: str,
                              callback: Any, response: Response | None = None,
@@ -229,14 +274,16 @@ class NewsSpider(scrapy.Spider):
                 self._count("news/offsite_entries")
                 continue
             if entry.is_sitemap:
-                yield self._request(entry.url, site, "sitemap", self.parse_sitemap,
-                                    depth_reset=True, news_is_sitemap=True)
+                request = self._request(entry.url, site, "sitemap", self.parse_sitemap,
+                                        depth_reset=True, news_is_sitemap=True)
             elif self.state is not None and not self.state.should_fetch(entry.url):
                 continue
             else:
                 listed = entry.date.isoformat() if entry.date else None
-                yield self._request(entry.url, site, source, callback, depth_reset=True,
-                                    news_listed_date=listed)
+                request = self._request(entry.url, site, source, callback,
+                                        depth_reset=True, news_listed_date=listed)
+            if request is not None:
+                yield request
 
     def _not_modified(self, response: Response, site: SiteConfig) -> bool:
         if response.status != 304:
@@ -254,6 +301,7 @@ class NewsSpider(scrapy.Spider):
             entries = parse_feed(response.body, response.url)
         except DiscoveryError as exc:
             self._count("news/feed_errors")
+            RunReport.of(self.crawler).inc(site.name, "feed_errors")
             self.logger.error("bad feed: %s", exc)
             return
         self._count("news/feeds")
@@ -268,6 +316,7 @@ class NewsSpider(scrapy.Spider):
                                     max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
         except DiscoveryError as exc:
             self._count("news/sitemap_errors")
+            RunReport.of(self.crawler).inc(site.name, "sitemap_errors")
             self.logger.error("bad sitemap: %s", exc)
             return
         self._count("news/sitemaps")
@@ -287,7 +336,10 @@ class NewsSpider(scrapy.Spider):
             for url in feed_links(response.selector, response.url):
                 if in_domains(url, site.allowed_domains) and url not in site.feeds:
                     self._count("news/feeds_autodiscovered")
-                    yield self._request(url, site, "feed", self.parse_feed, depth_reset=True)
+                    request = self._request(url, site, "feed", self.parse_feed,
+                                            depth_reset=True)
+                    if request is not None:
+                        yield request
         article = is_article(response.url, evidence, allow=patterns["article_allow"],
                              deny=patterns["article_deny"], min_words=self.min_words)
         emitted = False
@@ -302,8 +354,24 @@ class NewsSpider(scrapy.Spider):
                 depth < self.depth_for(site):
             for link in self._link_extractors[site.name].extract_links(response):
                 if in_domains(link.url, site.allowed_domains) and (
-                        self.state is None or self.state.should_fetch(link.url)):
-                    yield self._request(link.url, site, "link", self.parse_page)
+                        self.state is None or self.state.should_fetch(link.url)) and \
+                        (request := self._request(link.url, site, "link",
+                                                  self.parse_page)) is not None:
+                    yield request
+
+    def _page_text(self, response: TextResponse, site: SiteConfig) -> str:
+        """The page as text: as declared, unless it declares UTF-8 and is not (then the
+        usual mislabel, windows-1252, rather than a page of U+FFFD)."""
+        if response.encoding.lower().replace("_", "-") in {"utf-8", "utf8"}:
+            try:
+                response.body.decode("utf-8")
+            except UnicodeDecodeError:
+                self._count("news/charset_mismatch")
+                RunReport.of(self.crawler).inc(site.name, "charset_mismatch")
+                self.logger.info("%s: declared UTF-8 but is not; read as windows-1252",
+                                 response.url)
+                return response.body.decode("cp1252", errors="replace")
+        return response.text
 
     def _emit(self, response: TextResponse, site: SiteConfig, source: str) -> Iterable[Any]:
         canonical = response.xpath('//link[@rel="canonical"]/@href').get()
@@ -317,7 +385,7 @@ class NewsSpider(scrapy.Spider):
         self.emitted |= keys
         self._count("news/article_pages")
         yield FetchedPage(
-            url=response.url, html=response.text, status=response.status,
+            url=response.url, html=self._page_text(response, site), status=response.status,
             fetched_at=_fetched_at(response), site=site.name,
             source=source, requested_url=response.request.url if response.request else "",
             listed_date=response.meta.get("news_listed_date"),
@@ -334,13 +402,20 @@ class NewsSpider(scrapy.Spider):
         if failure.check(NotArchived):  # a full disk: the crawl is stopping
             self.logger.info("%s: %s", request.url, failure.getErrorMessage())
             return
+        report = RunReport.of(self.crawler)
+        if failure.check(EgressRefused):
+            # EgressGuardMiddleware logged it and counted egress/refused
+            report.inc(site, "refused_requests")
+            return
         if failure.check(IgnoreRequest):
-            # robots.txt disallowed it (RobotsTxtMiddleware counts robotstxt/forbidden too)
-            self._count("news/robots_disallowed")
-            RunReport.of(self.crawler).inc(site, "robots_disallowed")
-            self.logger.info("not fetched: %s: %s", request.url, failure.getErrorMessage())
+            message = failure.getErrorMessage()
+            kind = _ignored_kind(message)
+            self._count(f"news/{kind}")
+            report.inc(site, kind)
+            self.logger.info("not fetched: %s: %s", request.url, message)
             return
         name = re.sub(r"[^A-Za-z0-9_]", "", type(failure.value).__name__)[:40]
         self._count(f"news/fetch_errors/{name}")
-        RunReport.of(self.crawler).inc(site, "fetch_errors")
+        report.inc(site, "fetch_errors")
+        report.inc(site, f"fetch_error:{name}")
         self.logger.warning("can't fetch %s: %s", request.url, failure.getErrorMessage())
