@@ -110,9 +110,11 @@ def collect_report(stats: dict[str, Any], site_names: list[str], health: Any,
     return build_report(stats, site_names, health, sources, crawl, output)
 
 
-def publish_report(report: dict[str, Any], store: Store, state_dir: Path) -> str | None:
-    """Publish the report as ``reports/<crawl>/<YYYY>/<MM>/<DD>/report-….json``; where it
-    went, or None if it stays pending (the run then ends with a storage error)."""
+def publish_report(report: dict[str, Any], store: Store, state_dir: Path,
+                   kind: str = "report") -> str | None:
+    """Publish the report as ``reports/<crawl>/<YYYY>/<MM>/<DD>/report-….json`` (with a
+    fleet worker's id: ``report-<ts>-<worker>-….json``); where it went, or None if it
+    stays pending (the run then ends with a storage error)."""
     import json  # noqa: PLC0415
     import secrets  # noqa: PLC0415
     from datetime import UTC, datetime  # noqa: PLC0415
@@ -120,7 +122,10 @@ def publish_report(report: dict[str, Any], store: Store, state_dir: Path) -> str
     from pipelines.storage import Publisher, StorageError, relative_key  # noqa: PLC0415
 
     now = datetime.now(UTC)
-    name = f"report-{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}.json"
+    from pipelines.paths import safe_component  # noqa: PLC0415
+
+    worker = f"-{safe_component(str(report['worker']), 40)}" if report.get("worker") else ""
+    name = f"{kind}-{now:%Y%m%d%H%M%S}{worker}-{secrets.token_hex(3)}.json"
     try:
         publisher = Publisher(store, state_dir / "staging", cooldown=0)
         key = relative_key("reports", str(report.get("crawl") or "crawl"), now, name)

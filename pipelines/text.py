@@ -21,7 +21,7 @@ from crawler.state import ArticleState
 from pipelines.durable import publish_file
 from pipelines.jsonl import RotatingJsonlWriter
 from pipelines.output import ArchiveOutput
-from pipelines.paths import text_file_name
+from pipelines.paths import safe_component, text_file_name
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -74,8 +74,11 @@ class ArticleWriterPipeline:
                 self.crawler.stats.inc_value("articles/files")
                 self.crawler.stats.inc_value("articles/bytes", path.stat().st_size)
 
+            worker = self.crawler.settings.get("DISTRIBUTED_WORKER_ID") \
+                if self.crawler.settings.getbool("DISTRIBUTED_ENABLED") else None
+            prefix = f"articles-{safe_component(str(worker), 40)}" if worker else "articles"
             self.writers[site] = RotatingJsonlWriter(
-                directory_for, max_size=self.max_size, on_published=published)
+                directory_for, prefix=prefix, max_size=self.max_size, on_published=published)
         return self.writers[site]
 
     def _site_budget(self, site: str) -> int:
