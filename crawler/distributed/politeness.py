@@ -6,7 +6,10 @@ would multiply them by N. This downloader middleware, the last before the networ
 takes one of the domain's ``concurrency`` slots in Redis before each download (and waits
 for the domain's delay since the fleet's last request to it); the slot is given back when
 the response or the error comes back. A slot of a dead worker expires after
-``DOWNLOAD_TIMEOUT`` + 30 s.
+``DOWNLOAD_TIMEOUT`` + 30 s. Like scrapy-redis's scheduler, it talks to Redis with the
+synchronous client: a loopback or LAN round trip (well under a millisecond) costs less
+than a turn of a busy event loop, which an asyncio client waits for on every call; only
+the waits for a slot are asynchronous (``asyncio.sleep``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import logging
 import secrets
 from typing import TYPE_CHECKING, Any, Self
 
-from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 from scrapy.utils.httpobj import urlparse_cached
@@ -50,11 +52,9 @@ return 0
 
 
 class FleetPolitenessMiddleware:
-    def __init__(self, crawler: Crawler, url: str, prefix: str) -> None:
-        import redis.asyncio  # noqa: PLC0415
-
+    def __init__(self, crawler: Crawler, client: Any, prefix: str) -> None:
         self.crawler = crawler
-        self.client: Any = redis.asyncio.Redis.from_url(url)
+        self.client = client
         self.prefix = prefix
         s = crawler.settings
         self.default_concurrency = s.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
@@ -62,7 +62,6 @@ class FleetPolitenessMiddleware:
         self.ttl_ms = int((s.getfloat("DOWNLOAD_TIMEOUT") + 30) * 1000)
         self.poll = s.getfloat("DISTRIBUTED_POLL_INTERVAL")
         self.acquire = self.client.register_script(_ACQUIRE)
-        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -70,7 +69,7 @@ class FleetPolitenessMiddleware:
         if fleet is None or not crawler.settings.getbool("DISTRIBUTED_POLITENESS"):
             raise NotConfigured
         # domains are shared by every run of the crawl: keys outside the run
-        return cls(crawler, fleet.url, fleet.keys.prefix + ":domain")
+        return cls(crawler, fleet.client, fleet.keys.prefix + ":domain")
 
     def _limits(self, domain: str) -> tuple[int, float]:
         slots = self.crawler.settings.getdict("DOWNLOAD_SLOTS")
@@ -86,7 +85,7 @@ class FleetPolitenessMiddleware:
         holders = f"{self.prefix}:{domain}:slots"
         waited = False
         while True:
-            wait = await self.acquire(keys=[holders, f"{self.prefix}:{domain}:next"],
+            wait = self.acquire(keys=[holders, f"{self.prefix}:{domain}:next"],
                                       args=[concurrency, int(delay * 1000), self.ttl_ms,
                                             token])
             if int(wait) == 0:
@@ -98,17 +97,14 @@ class FleetPolitenessMiddleware:
             self.crawler.stats.inc_value("fleet/politeness_waits")
         request.meta[SLOT_KEY] = (holders, token)
 
-    async def _release(self, request: Request) -> None:
+    def _release(self, request: Request) -> None:
         held = request.meta.pop(SLOT_KEY, None)
         if held is not None:
-            await self.client.zrem(*held)
+            self.client.zrem(*held)
 
-    async def process_response(self, request: Request, response: Response) -> Response:
-        await self._release(request)
+    def process_response(self, request: Request, response: Response) -> Response:
+        self._release(request)
         return response
 
-    async def process_exception(self, request: Request, exception: Exception) -> None:
-        await self._release(request)
-
-    async def spider_closed(self) -> None:
-        await self.client.aclose()
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        self._release(request)
