@@ -95,8 +95,10 @@ def _add_run_options(p: argparse.ArgumentParser, default_output: str) -> None:
 
 def _redis_url(value: str) -> str:
     if not value.startswith(("redis://", "rediss://", "unix://")):
+        from pipelines.storage.uri import redact_uri  # noqa: PLC0415
+
         raise argparse.ArgumentTypeError(
-            f"expected a Redis URL (redis://host:6379/0), got {value!r}")
+            f"expected a Redis URL (redis://host:6379/0), got {redact_uri(value)!r}")
     return value
 
 

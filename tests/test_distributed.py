@@ -3,6 +3,7 @@ site served on 127.0.0.1 (bench/fleetsite.py), which counts every request it ans
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import signal
@@ -13,13 +14,18 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+from scrapy.http import Request, Response
+from scrapy.utils.defer import deferred_f_from_coro_f
+from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
 from bench.fleetsite import FleetSite
 from crawler.distributed import join_run
+from crawler.distributed.politeness import FleetPolitenessMiddleware
 from tests.conftest import REPO, cli_env, read_articles
 from tests.redisserver import RedisServer, redis_server
 
@@ -234,7 +240,62 @@ def test_unreachable_redis_is_a_storage_error(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
     done = subprocess.run(
         [sys.executable, "-m", "crawler.cli", "crawl", "http://127.0.0.1:9/", "--redis",
-         f"redis://127.0.0.1:{port}/0", "-o", str(tmp_path / "a")],
+         f"redis://:s3cr3t-pw@127.0.0.1:{port}/0", "-o", str(tmp_path / "a")],
         cwd=REPO, env=cli_env(), capture_output=True, text=True, check=False, timeout=60)
     assert done.returncode == 3
-    assert "can't use Redis" in done.stderr
+    assert "can't use Redis at redis://***@127.0.0.1" in done.stderr
+    assert "s3cr3t-pw" not in done.stderr + done.stdout
+
+
+def _politeness_crawler(db: str, **settings: object) -> Any:
+    crawler = get_crawler(settings_dict={
+        "DISTRIBUTED_ENABLED": True, "DISTRIBUTED_REDIS_URL": db,
+        "DISTRIBUTED_PREFIX": "newsarchive:polite", "DISTRIBUTED_RUN_ID": "r1",
+        "DISTRIBUTED_WORKER_ID": "w", "DISTRIBUTED_POLL_INTERVAL": 0.02,
+        "DISTRIBUTED_POLITENESS": True, **settings})
+    return FleetPolitenessMiddleware.from_crawler(crawler)
+
+
+async def _hammer(middlewares: list[Any], requests: int, hold: float
+                  ) -> tuple[int, list[float]]:
+    """Every middleware (a worker) sends ``requests`` requests at once to one domain;
+    the most in flight together, and when each got its slot."""
+    state = {"now": 0, "max": 0}
+    starts: list[float] = []
+
+    async def one(middleware: Any, n: int) -> None:
+        request = Request(f"http://news.example/{n}")
+        await middleware.process_request(request)
+        starts.append(time.monotonic())
+        state["now"] += 1
+        state["max"] = max(state["max"], state["now"])
+        await asyncio.sleep(hold)
+        state["now"] -= 1
+        middleware.process_response(request, Response(request.url))
+
+    await asyncio.gather(*(one(m, n) for m in middlewares for n in range(requests)))
+    return state["max"], sorted(starts)
+
+
+@deferred_f_from_coro_f
+async def test_politeness_slots_are_fleet_wide(db: str) -> None:
+    """Three workers, four requests each at once, CONCURRENT_REQUESTS_PER_DOMAIN=2: never
+    more than two in flight for the domain, and two do run together."""
+    workers = [_politeness_crawler(db, CONCURRENT_REQUESTS_PER_DOMAIN=2, DOWNLOAD_DELAY=0)
+               for _ in range(3)]
+    most, starts = await _hammer(workers, 4, hold=0.05)
+    assert most == 2
+    assert len(starts) == 12
+    held = redis.Redis.from_url(db).zcard("newsarchive:polite:domain:news.example:slots")
+    assert held == 0  # every slot given back
+
+
+@deferred_f_from_coro_f
+async def test_politeness_delay_is_fleet_wide(db: str) -> None:
+    """DOWNLOAD_DELAY=0.1 across three workers: starts at least 0.1 s apart."""
+    workers = [_politeness_crawler(db, CONCURRENT_REQUESTS_PER_DOMAIN=8, DOWNLOAD_DELAY=0.1)
+               for _ in range(3)]
+    _, starts = await _hammer(workers, 2, hold=0.0)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert len(gaps) == 5
+    assert min(gaps) >= 0.09  # Redis's clock in ms, ours in ns: a millisecond of slack

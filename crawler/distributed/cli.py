@@ -16,6 +16,7 @@ from crawler.distributed.fleet import FleetRun, join_run
 from crawler.distributed.report import fleet_reports, merge_reports, relax_worker_report
 from crawler.distributed.settings import fleet_settings
 from pipelines.paths import safe_component
+from pipelines.storage.uri import redact_uri
 
 __all__ = ["finish_fleet", "join_fleet", "judge_worker", "print_fleet_report"]
 
@@ -50,10 +51,12 @@ def join_fleet(args: argparse.Namespace, settings: Any, state_dir: Path
                 break
             time.sleep(min(settings.getfloat("DISTRIBUTED_POLL_INTERVAL"), 1.0))
     except redis.RedisError as exc:
-        print(f"newsarchive: storage error: can't use Redis at {url}: {exc}", file=sys.stderr)
+        print(f"newsarchive: storage error: can't use Redis at {redact_uri(url)}: {exc}",
+              file=sys.stderr)
         return exitcodes.STORAGE_ERROR, None, state_dir
     if joined is None:
-        print(f"newsarchive: no distributed crawl to join under {prefix!r} at {url} "
+        print(f"newsarchive: no distributed crawl to join under {prefix!r} at "
+              f"{redact_uri(url)} "
               f"(waited {settings.getfloat('DISTRIBUTED_JOIN_WAIT'):g} s)", file=sys.stderr)
         return exitcodes.OK, None, state_dir
     run, seeder = joined
@@ -113,8 +116,8 @@ def print_fleet_report(args: argparse.Namespace) -> int:
             run = value.decode() if value else None
         reports = fleet_reports(client, prefix, run) if run else {}
     except redis.RedisError as exc:
-        print(f"newsarchive: storage error: can't use Redis at {args.redis}: {exc}",
-              file=sys.stderr)
+        print(f"newsarchive: storage error: can't use Redis at {redact_uri(args.redis)}: "
+              f"{exc}", file=sys.stderr)
         return exitcodes.STORAGE_ERROR
     if not reports:
         print(f"newsarchive: no worker reports under {prefix!r}"
