@@ -60,7 +60,8 @@ def _start(command: str, worker: str, site: FleetSite, url: str, out: Path,
     return subprocess.Popen(
         [sys.executable, "-m", "crawler.cli", command, site.base_url + "/", "--redis", url,
          "--worker-id", worker, "-o", str(out), *FAST, *extra],
-        cwd=REPO, env=cli_env(), text=True,
+        # warnings are errors in the workers too: no deprecated calls in the fleet path
+        cwd=REPO, env={**cli_env(), "PYTHONWARNINGS": "error"}, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
