@@ -6,21 +6,26 @@ items, see :mod:`crawler.distributed.leases`); a worker whose heartbeat stops ha
 leases put back in the frontier by the others. A request that comes back to the scheduler
 (retry, redirect) goes to the frontier first and its lease is released after.
 
-Also: stats without the deprecated ``spider`` argument, and a local hand-off used by the
-coordinator to wake an idle engine when the frontier gets work.
+Also: no deprecated calls (stats without the ``spider`` argument, the spider's logger rather
+than ``Spider.log``), and a local hand-off used by the coordinator to wake an idle engine
+when the frontier gets work.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from typing import Any
 
 from scrapy.http import Request
+from scrapy.utils.misc import load_object
 from scrapy_redis.scheduler import Scheduler
 
 from crawler.distributed.settings import Fleet
 
 __all__ = ["LEASE_KEY", "LOCAL_KEY", "FleetScheduler"]
+
+logger = logging.getLogger(__name__)
 
 LEASE_KEY = "fleet_lease"
 LOCAL_KEY = "fleet_local"
@@ -28,6 +33,8 @@ LOCAL_KEY = "fleet_local"
 
 class FleetScheduler(Scheduler):
     crawler: Any = None
+    df: Any
+    queue: Any
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> FleetScheduler:
@@ -42,6 +49,24 @@ class FleetScheduler(Scheduler):
 
             raise NotConfigured("FleetScheduler needs DISTRIBUTED_ENABLED")
         return scheduler
+
+    def open(self, spider: Any) -> None:
+        """scrapy-redis's ``open`` without ``Spider.log`` (deprecated in Scrapy 2.19)."""
+        self.spider = spider
+        try:
+            self.queue = load_object(self.queue_cls)(
+                server=self.server, spider=spider,
+                key=self.queue_key % {"spider": spider.name}, serializer=self.serializer)
+        except TypeError as exc:
+            raise ValueError(f"Failed to instantiate queue class {self.queue_cls!r}: "
+                             f"{exc}") from exc
+        if not self.df:
+            self.df = load_object(self.dupefilter_cls).from_spider(spider)
+        if self.flush_on_start:
+            self.flush()
+        queued = len(self.queue)
+        if queued:
+            logger.info("joining the fleet's frontier: %d request(s) queued", queued)
 
     def enqueue_request(self, request: Request) -> bool:
         if request.meta.pop(LOCAL_KEY, False):
