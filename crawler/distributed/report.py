@@ -22,7 +22,7 @@ def merge_reports(reports: dict[str, dict[str, Any]], run: str) -> dict[str, Any
     its run report), each worker's outcome, and the worst exit status."""
     totals: Counter[str] = Counter()
     sites: dict[str, dict[str, Any]] = {}
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
     workers = {}
     for worker, report in sorted(reports.items()):
         for key in _SUMMED:
@@ -33,7 +33,7 @@ def merge_reports(reports: dict[str, dict[str, Any]], run: str) -> dict[str, Any
             for key in _SITE_SUMMED:
                 merged[key] = merged.get(key, 0) + int(site.get(key) or 0)
             merged["http_errors"].update(site.get("http_errors") or {})
-        problems += [f"{worker}: {p}" for p in report.get("problems") or []]
+        problems += [(worker, p) for p in report.get("problems") or []]
         workers[worker] = {k: report.get(k) for k in (
             "exit_code", "exit_status", "finish_reason", "started", "finished",
             "duration_seconds", "pages_fetched", "warc_captures", "files_published")}
@@ -42,6 +42,12 @@ def merge_reports(reports: dict[str, dict[str, Any]], run: str) -> dict[str, Any
         fetched_ok = site.get("pages_fetched", 0) - sum(
             v for k, v in site["http_errors"].items() if k[:1] in "45")
         site["status"] = "ok" if fetched_ok > 0 else "failed"
+    # a worker's "nothing could be fetched" is the fleet's only if no worker could
+    nothing = " nothing could be fetched"
+    problems_text = [f"{name}:{nothing}" for name, site in sorted(sites.items())
+                     if site["status"] == "failed"]
+    problems_text += [f"{worker}: {p}" for worker, p in problems
+                      if not p.endswith(":" + nothing)]
     codes = [int(r.get("exit_code") or 0) for r in reports.values()]
     first = next(iter(reports.values()), {})
     return {
@@ -57,8 +63,8 @@ def merge_reports(reports: dict[str, dict[str, Any]], run: str) -> dict[str, Any
         **{k: totals[k] for k in _SUMMED},
         "sites": sites,
         "failed_sites": sorted(n for n, s in sites.items() if s["status"] == "failed"),
-        "problems": problems,
-        "exit_code": _fleet_status(codes, sites, problems),
+        "problems": problems_text,
+        "exit_code": _fleet_status(codes, sites, problems_text),
     }
 
 
