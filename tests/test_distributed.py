@@ -146,6 +146,19 @@ def test_three_workers_share_one_frontier(site: FleetSite, db: str, tmp_path: Pa
     assert merged["sites"]["127.0.0.1"]["articles_new"] == len(site.articles)
     assert merged["exit_code"] == 0
 
+    # the run is over and clean: nothing queued, leased or pending; the next seeder starts
+    # a new run; the seen-set and the reports expire
+    client = redis.Redis.from_url(db)
+    prefix = "newsarchive:127.0.0.1"
+    assert client.get(f"{prefix}:run") is None
+    run = client.get(f"{prefix}:last-run").decode()
+    assert client.zcard(f"{prefix}:{run}:queue") == 0
+    assert client.keys(f"{prefix}:{run}:lease:*") == []
+    assert client.keys(f"{prefix}:{run}:done:*") == []
+    assert client.hlen(f"{prefix}:{run}:workers") == 0
+    assert client.scard(f"{prefix}:{run}:seen") == len(site.page_paths) + 1  # + robots.txt
+    assert 0 < client.pttl(f"{prefix}:{run}:seen") <= 7 * 24 * 3600 * 1000
+
     # the merged report stays readable from Redis
     shown = subprocess.run(
         [sys.executable, "-m", "crawler.cli", "fleet-report", "--redis", db, "--crawl",
