@@ -65,7 +65,8 @@ def _start(command: str, worker: str, site: FleetSite, url: str, out: Path,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def _wait(procs: dict[str, subprocess.Popen[str]], timeout: float = 120) -> dict[str, int]:
+def _wait(procs: dict[str, subprocess.Popen[str]], timeout: float = 120,
+          allowed: tuple[int, ...] = (0, -signal.SIGKILL)) -> dict[str, int]:
     codes = {}
     for name, proc in procs.items():
         try:
@@ -75,7 +76,7 @@ def _wait(procs: dict[str, subprocess.Popen[str]], timeout: float = 120) -> dict
             out, _ = proc.communicate()
             pytest.fail(f"worker {name} did not finish:\n{out[-3000:]}")
         codes[name] = proc.returncode
-        if proc.returncode not in (0, -signal.SIGKILL):
+        if proc.returncode not in allowed:
             pytest.fail(f"worker {name} exited {proc.returncode}:\n{out[-3000:]}")
     return codes
 
@@ -168,8 +169,10 @@ def test_three_workers_share_one_frontier(site: FleetSite, db: str, tmp_path: Pa
 
 
 def test_killed_worker_loses_nothing(site: FleetSite, db: str, tmp_path: Path) -> None:
-    """SIGKILL one of three workers mid-crawl: the others fetch again what it held or had
-    not published, and the archive still has the whole site, every article once."""
+    """SIGKILL one of three workers mid-crawl and stop another (SIGTERM): the last one
+    fetches again what the killed one held or had not published, the stopped one hands
+    back what it held and publishes what it did, and the archive still has the whole site,
+    every article once."""
     site.reset(delay=0.03)
     out = tmp_path / "archive"
     procs = {name: _start(command, name, site, db, out) for name, command in
@@ -180,8 +183,9 @@ def test_killed_worker_loses_nothing(site: FleetSite, db: str, tmp_path: Path) -
         time.sleep(0.05)
     fetched_before = sum(site.fetched().values())
     procs["w2"].send_signal(signal.SIGKILL)
-    codes = _wait(procs)
-    assert codes["w2"] == -signal.SIGKILL
+    procs["w3"].send_signal(signal.SIGTERM)
+    codes = _wait(procs, allowed=(0, 1, -signal.SIGKILL))
+    assert codes == {"w1": 0, "w2": -signal.SIGKILL, "w3": 1}  # 1: an interrupted run
     assert fetched_before < len(site.page_paths)  # killed mid-crawl
 
     fetched = site.fetched()
@@ -191,13 +195,15 @@ def test_killed_worker_loses_nothing(site: FleetSite, db: str, tmp_path: Path) -
 
     captures, warc_workers = _captures(out)
     assert set(captures) == site.page_paths
-    assert warc_workers == {"w1", "w3"}  # the dead worker published nothing
+    assert warc_workers == {"w1", "w3"}  # the dead worker published nothing, w3 did
     articles = read_articles(out)
     paths = Counter("/" + a["url"].split("/", 3)[3] for a in articles)
     assert set(paths) == set(site.articles)
     assert max(paths.values()) == 1
     reports, fleet = _reports(out)
     assert set(reports) == {"w1", "w3"}
+    assert reports["w3"]["finish_reason"] == "shutdown"
+    assert reports["w3"]["pages_fetched"] > 0
     assert len(fleet) == 1 and fleet[0]["worker_count"] == 2
     assert fleet[0]["sites"]["127.0.0.1"]["articles_new"] == len(site.articles)
 
