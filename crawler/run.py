@@ -96,16 +96,23 @@ def summary(result: RunResult, output: Path) -> str:
 def collect_report(stats: dict[str, Any], site_names: list[str], health: Any,
                    settings: Settings, output: str, state_dir: Path) -> dict[str, Any]:
     """The run's JSON report (without its exit status)."""
+    import sqlite3  # noqa: PLC0415
+
+    import redis  # noqa: PLC0415
+
     from crawler.report import build_report  # noqa: PLC0415
     from crawler.state import open_state  # noqa: PLC0415
 
     sources = []
     if settings.getbool("STATE_ENABLED"):
-        state = open_state(settings.get("STATE_URL") or str(state_dir / "state.sqlite"))
         try:
-            sources = [s for s in state.sources() if s.site in site_names]
-        finally:
-            state.close()
+            state = open_state(settings.get("STATE_URL") or str(state_dir / "state.sqlite"))
+            try:
+                sources = [s for s in state.sources() if s.site in site_names]
+            finally:
+                state.close()
+        except (redis.RedisError, sqlite3.Error) as exc:  # the report goes out without
+            logger.error("can't read the state store for the report: %s", exc)
     crawl = str(settings.get("ARCHIVE_CRAWL_NAME") or "crawl")
     return build_report(stats, site_names, health, sources, crawl, output)
 

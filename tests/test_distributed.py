@@ -319,3 +319,34 @@ async def test_politeness_delay_is_fleet_wide(db: str) -> None:
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(gaps) == 5
     assert min(gaps) >= 0.09  # Redis's clock in ms, ours in ns: a millisecond of slack
+
+
+@pytest.mark.faults
+def test_workers_stop_when_redis_goes_away(site: FleetSite, tmp_path: Path) -> None:
+    """The fleet's Redis dies mid-crawl: the workers give up after
+    DISTRIBUTED_WORKER_TIMEOUT (status 1) rather than hang, and keep what they published."""
+    (tmp_path / "redis").mkdir()
+    server = RedisServer(tmp_path / "redis")
+    try:
+        site.reset(delay=0.05)
+        out = tmp_path / "archive"
+        procs = {name: _start(command, name, site, server.url, out) for name, command in
+                 (("w1", "crawl"), ("w2", "worker"))}
+        deadline = time.monotonic() + 60
+        while sum(site.fetched().values()) < 60:
+            assert time.monotonic() < deadline, "the crawl did not get going"
+            time.sleep(0.05)
+    finally:
+        server.stop()
+    stopped = time.monotonic()
+    outputs = {}
+    for name, proc in procs.items():
+        try:
+            outputs[name], _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail(f"worker {name} hangs without Redis:\n{proc.communicate()[0][-3000:]}")
+    assert time.monotonic() - stopped < 45
+    for name, proc in procs.items():
+        assert proc.returncode == 1, outputs[name][-3000:]
+        assert "fleet Redis unavailable" in outputs[name]

@@ -87,15 +87,22 @@ def finish_fleet(fleet: FleetRun, report: dict[str, Any], store: Any,
                  state_dir: Path) -> str | None:
     """Hand this worker's report to the fleet; the last worker out publishes the fleet
     report (``reports/<crawl>/…/fleet-report-<ts>-<worker>-….json``)."""
+    import redis  # noqa: PLC0415
+
     from crawler.run import publish_report  # noqa: PLC0415
 
-    fleet.store_report(report)
-    if not fleet.finish():
+    try:
+        fleet.store_report(report)
+        if not fleet.finish():
+            return None
+        merged = merge_reports(fleet_reports(fleet.client, fleet.keys.prefix,
+                                             fleet.keys.run), fleet.keys.run)
+        fleet.client.set(fleet.keys.key("fleet-report"), json.dumps(merged),
+                         px=fleet.expire_ms)
+    except redis.RedisError as exc:  # this worker's own report is published already
+        print(f"newsarchive: can't hand this worker's report to the fleet: {exc}",
+              file=sys.stderr)
         return None
-    merged = merge_reports(fleet_reports(fleet.client, fleet.keys.prefix, fleet.keys.run),
-                           fleet.keys.run)
-    fleet.client.set(fleet.keys.key("fleet-report"), json.dumps(merged),
-                     px=fleet.expire_ms)
     return publish_report({**merged, "worker": fleet.worker}, store, state_dir,
                           kind="fleet-report")
 

@@ -44,6 +44,8 @@ class FleetCoordinator:
         self.interval = s.getfloat("DISTRIBUTED_POLL_INTERVAL")
         self.heartbeat_every = s.getfloat("DISTRIBUTED_HEARTBEAT")
         self.idle_timeout = s.getfloat("DISTRIBUTED_IDLE_TIMEOUT")
+        self.worker_timeout = s.getfloat("DISTRIBUTED_WORKER_TIMEOUT")
+        self.failing_since: float | None = None
         self.loop: LoopingCall | None = None
         self.last_beat = 0.0
         self.drained_since: float | None = None
@@ -72,8 +74,33 @@ class FleetCoordinator:
             lambda f: logger.error("fleet coordinator stopped: %s", f.getErrorMessage()))
 
     def tick(self) -> None:
+        """One check; a Redis failure is logged and retried, and ends the worker
+        ("fleet_redis_error") once it lasts ``DISTRIBUTED_WORKER_TIMEOUT``: by then the
+        others count this worker as dead and take its requests back."""
         if self.closing:
             return
+        import redis  # noqa: PLC0415
+
+        try:
+            self._tick()
+        except redis.RedisError as exc:
+            now = time.monotonic()
+            if self.failing_since is None:
+                self.failing_since = now
+                logger.warning("fleet Redis unavailable: %s", exc)
+            elif now - self.failing_since >= self.worker_timeout:
+                logger.error("fleet Redis unavailable for %.0f s: stopping this worker",
+                             now - self.failing_since)
+                self.closing = True
+                engine = self.crawler.engine
+                if engine is not None:
+                    deferred_from_coro(engine.close_spider_async(reason="fleet_redis_error"))
+        else:
+            if self.failing_since is not None:
+                logger.warning("fleet Redis reachable again")
+            self.failing_since = None
+
+    def _tick(self) -> None:
         now = time.monotonic()
         if now - self.last_beat >= self.heartbeat_every:
             self.last_beat = now
@@ -118,11 +145,17 @@ class FleetCoordinator:
             raise DontCloseSpider
 
     def spider_closed(self) -> None:
+        import redis  # noqa: PLC0415
+
         self.closing = True
         if self.loop is not None and self.loop.running:
             self.loop.stop()
-        returned = self.fleet.requeue_mine()
+        try:
+            returned = self.fleet.requeue_mine()
+            self.fleet.heartbeat()
+        except redis.RedisError as exc:  # the others take them back when we fall silent
+            logger.error("can't hand unfinished requests back to the fleet: %s", exc)
+            return
         if returned:
             self._stat("fleet/requeued_own", returned)
             logger.info("put %d unfinished request(s) back in the frontier", returned)
-        self.fleet.heartbeat()
