@@ -126,11 +126,10 @@ def publish_report(report: dict[str, Any], store: Store, state_dir: Path,
     import secrets  # noqa: PLC0415
     from datetime import UTC, datetime  # noqa: PLC0415
 
+    from pipelines.paths import safe_component  # noqa: PLC0415
     from pipelines.storage import Publisher, StorageError, relative_key  # noqa: PLC0415
 
     now = datetime.now(UTC)
-    from pipelines.paths import safe_component  # noqa: PLC0415
-
     worker = f"-{safe_component(str(report['worker']), 40)}" if report.get("worker") else ""
     name = f"{kind}-{now:%Y%m%d%H%M%S}{worker}-{secrets.token_hex(3)}.json"
     try:
