@@ -31,7 +31,7 @@ from tests.redisserver import RedisServer, redis_server
 
 __all__ = ["redis_server"]
 
-_DB = itertools.count(1)
+_DB = itertools.count()
 # short timings: a drained fleet finishes after 1 s, a silent worker is dead after 4 s
 FAST = ("-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
         "-s", "DISTRIBUTED_IDLE_TIMEOUT=1", "-s", "DISTRIBUTED_POLL_INTERVAL=0.1",
@@ -49,7 +49,7 @@ def site() -> Iterator[FleetSite]:
 @pytest.fixture
 def db(redis_server: RedisServer) -> str:
     """A Redis database of its own for each test (frontier, state store)."""
-    number = next(_DB)
+    number = 1 + next(_DB) % 15  # Redis has databases 0-15; 0 is left to other tests
     url = redis_server.url.rsplit("/", 1)[0] + f"/{number}"
     redis.Redis.from_url(url).flushdb()
     return url
