@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUTPUT ?= demo-archive
 
-.PHONY: help install test test-faults lint typecheck demo bench bench-extract bench-metadata bench-warc bench-storage bench-crawl bench-read clean
+.PHONY: help install test test-faults lint typecheck demo bench bench-extract bench-metadata bench-warc bench-storage bench-crawl bench-read bench-distributed clean
 
 help:
 	@echo "make test           lint, then the whole test suite (creates $(VENV) if missing)"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench-storage  upload MB/s to a local S3 server vs plain boto3"
 	@echo "make bench-crawl    crawl throughput, CPU and memory vs ceilings and baselines"
 	@echo "make bench-read     articles export vs zcat | wc -l, show --raw on S3 vs a full GET"
+	@echo "make bench-distributed  pages/s of 1, 2, 3 fleet workers (Redis) vs a plain crawl"
 	@echo "make bench          all benchmarks"
 
 $(BIN)/python:
@@ -75,7 +76,10 @@ bench-storage: $(STAMP)
 bench-read: $(STAMP)
 	$(BIN)/python -m bench.read
 
-bench: bench-extract bench-metadata bench-warc bench-storage bench-crawl bench-read
+bench-distributed: $(STAMP)
+	$(BIN)/python -m bench.distributed
+
+bench: bench-extract bench-metadata bench-warc bench-storage bench-crawl bench-read bench-distributed
 
 clean:
 	rm -rf $(VENV) $(PYWB_VENV) demo-archive .pytest_cache .ruff_cache .mypy_cache

@@ -94,6 +94,27 @@ def _add_run_options(p: argparse.ArgumentParser, default_output: str) -> None:
                    help="override a Scrapy/newsarchive setting (repeatable)")
 
 
+def _redis_url(value: str) -> str:
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        from pipelines.storage.uri import redact_uri  # noqa: PLC0415
+
+        raise argparse.ArgumentTypeError(
+            f"expected a Redis URL (redis://host:6379/0), got {redact_uri(value)!r}")
+    return value
+
+
+def _add_fleet_options(p: argparse.ArgumentParser, *, required: bool) -> None:
+    fleet = p.add_argument_group("distributed crawl")
+    fleet.add_argument("--redis", required=required, type=_redis_url,
+                       metavar="redis://HOST:PORT/DB",
+                       help="share the frontier, seen-set and state with other workers in "
+                            "this Redis" + ("" if required else
+                                            " (this run seeds it, once per run)"))
+    fleet.add_argument("--worker-id", metavar="ID",
+                       help="this worker's name in the fleet, file names and reports "
+                            "(default: $NEWSARCHIVE_WORKER_ID, else the host name)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsarchive", description=DESCRIPTION,
@@ -115,7 +136,37 @@ def build_parser() -> argparse.ArgumentParser:
                        help="crawl the sites of this config file (see sites.example.toml)")
     crawl.add_argument("--site", action="append", metavar="NAME",
                        help="with --config: only this site (repeatable)")
+    _add_fleet_options(crawl, required=False)
     _add_run_options(crawl, "archive")
+
+    worker = sub.add_parser(
+        "worker", help="join a distributed crawl as an extra worker",
+        description="Work on the shared frontier of a distributed crawl that `newsarchive "
+                    "crawl --redis URL` seeded (same sites: the same --config or URLs). "
+                    "Waits up to DISTRIBUTED_JOIN_WAIT seconds for a run to join, and "
+                    "exits once the frontier is drained and no worker holds work.")
+    worker.add_argument("urls", nargs="*", metavar="URL",
+                        help="the start URLs the seeder was given (one-off runs)")
+    worker.add_argument("--urls-file", metavar="FILE", help="the seeder's URL list")
+    worker.add_argument("--config", metavar="SITES.TOML", help="the seeder's config file")
+    worker.add_argument("--site", action="append", metavar="NAME",
+                        help="with --config: only this site (repeatable)")
+    _add_fleet_options(worker, required=True)
+    _add_run_options(worker, "archive")
+
+    fleet = sub.add_parser(
+        "fleet-report", help="the merged report of a distributed crawl's workers",
+        description="Print the fleet report (every worker's run report merged) of the "
+                    "latest run of a distributed crawl, as JSON.")
+    fleet.add_argument("--redis", required=True, metavar="redis://HOST:PORT/DB",
+                       help="the fleet's Redis")
+    name = fleet.add_mutually_exclusive_group(required=True)
+    name.add_argument("--config", metavar="SITES.TOML",
+                      help="the crawl's config file (the crawl name is its stem)")
+    name.add_argument("--crawl", metavar="NAME", help="the crawl name")
+    fleet.add_argument("--run", metavar="ID", help="this run, not the latest")
+    fleet.add_argument("-s", "--set", dest="settings", type=_setting, action="append",
+                       default=[], metavar="NAME=VALUE", help="override a setting")
 
     demo = sub.add_parser(
         "demo", help="archive the bundled sample news site (served on 127.0.0.1)",
@@ -215,17 +266,28 @@ def _run(sites: list[SiteConfig], args: argparse.Namespace) -> int:
     if status != exitcodes.OK:
         return status
     uri, store, state_dir = output
+    fleet = None
+    if getattr(args, "redis", None):
+        from crawler.distributed.cli import join_fleet  # noqa: PLC0415
+
+        status, fleet, state_dir = join_fleet(args, settings, state_dir)
+        if fleet is None:
+            return status
     try:
         with RunLock(state_dir / "run.lock"):
             result = run_crawl(sites, settings)
-            return _finish(result, sites, settings, args, (uri.uri, store, state_dir))
+            return _finish(result, sites, settings, args, (uri.uri, store, state_dir),
+                           fleet)
     except LockHeld as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return exitcodes.LOCKED
+    finally:
+        if fleet is not None:
+            fleet.close()
 
 
 def _finish(result: Any, sites: list[SiteConfig], settings: Any, args: argparse.Namespace,
-            output: tuple[str, Any, Path]) -> int:
+            output: tuple[str, Any, Path], fleet: Any = None) -> int:
     """Report, health, exit status of a finished run."""
     from crawler.report import HealthConfig, judge  # noqa: PLC0415
     from crawler.run import collect_report, publish_report, summary  # noqa: PLC0415
@@ -234,13 +296,24 @@ def _finish(result: Any, sites: list[SiteConfig], settings: Any, args: argparse.
     uri, store, state_dir = output
     report = collect_report(result.stats, [s.name for s in sites], health, settings, uri,
                             state_dir)
-    code = judge(report, result.stats)
+    if fleet is not None:
+        from crawler.distributed.cli import judge_worker  # noqa: PLC0415
+
+        code = judge_worker(report, result.stats, fleet)
+    else:
+        code = judge(report, result.stats)
     report["exit_code"] = code
     report["exit_status"] = exitcodes.describe(code)
     location = publish_report(report, store, state_dir)
     if location is None:
         code = exitcodes.STORAGE_ERROR
         result.stats["storage/pending"] = result.stats.get("storage/pending", 0) + 1
+    if fleet is not None:
+        from crawler.distributed.cli import finish_fleet  # noqa: PLC0415
+
+        fleet_location = finish_fleet(fleet, report, store, state_dir)
+        if fleet_location and not args.quiet:
+            print(f"fleet report: {fleet_location}", file=sys.stderr)
     if not args.quiet:
         print(summary(result, Path(args.output)), file=sys.stderr)
         for problem in report["problems"]:
@@ -257,12 +330,13 @@ def _crawl(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from crawler.spiders.news import read_urls_file  # noqa: PLC0415
 
     args.crawl_name = None
+    command = args.command
     if args.config and (args.urls or args.urls_file):
-        parser.error("crawl: give URLs/--urls-file or --config, not both")
+        parser.error(f"{command}: give URLs/--urls-file or --config, not both")
     if args.site and not args.config:
-        parser.error("crawl: --site needs --config")
+        parser.error(f"{command}: --site needs --config")
     if not (args.config or args.urls or args.urls_file):
-        parser.error("crawl: nothing to crawl: give URLs, --urls-file or --config")
+        parser.error(f"{command}: nothing to crawl: give URLs, --urls-file or --config")
     try:
         if args.config:
             sites, args.health = load_config(args.config, args.site)
@@ -284,6 +358,12 @@ def _crawl(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"newsarchive: config error: {exc}", file=sys.stderr)
         return exitcodes.CONFIG_ERROR
     return _run(sites, args)
+
+
+def _fleet_report(args: argparse.Namespace) -> int:
+    from crawler.distributed.cli import print_fleet_report  # noqa: PLC0415
+
+    return print_fleet_report(args)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -381,8 +461,10 @@ def _publish(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "crawl":
+    if args.command in ("crawl", "worker"):
         return _crawl(args, parser)
+    if args.command == "fleet-report":
+        return _fleet_report(args)
     if args.command == "demo":
         return _demo(args)
     if args.command == "check-output":

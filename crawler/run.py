@@ -96,16 +96,23 @@ def summary(result: RunResult, output: Path) -> str:
 def collect_report(stats: dict[str, Any], site_names: list[str], health: Any,
                    settings: Settings, output: str, state_dir: Path) -> dict[str, Any]:
     """The run's JSON report (without its exit status)."""
+    import sqlite3  # noqa: PLC0415
+
+    import redis  # noqa: PLC0415
+
     from crawler.report import build_report  # noqa: PLC0415
     from crawler.state import open_state  # noqa: PLC0415
 
     sources = []
     if settings.getbool("STATE_ENABLED"):
-        state = open_state(settings.get("STATE_URL") or str(state_dir / "state.sqlite"))
         try:
-            sources = [s for s in state.sources() if s.site in site_names]
-        finally:
-            state.close()
+            state = open_state(settings.get("STATE_URL") or str(state_dir / "state.sqlite"))
+            try:
+                sources = [s for s in state.sources() if s.site in site_names]
+            finally:
+                state.close()
+        except (redis.RedisError, sqlite3.Error) as exc:  # the report goes out without
+            logger.error("can't read the state store for the report: %s", exc)
     from pipelines.paths import safe_component  # noqa: PLC0415
 
     # the same name the WARC files are grouped under (a config file's stem may hold spaces)
@@ -113,17 +120,21 @@ def collect_report(stats: dict[str, Any], site_names: list[str], health: Any,
     return build_report(stats, site_names, health, sources, crawl, output)
 
 
-def publish_report(report: dict[str, Any], store: Store, state_dir: Path) -> str | None:
-    """Publish the report as ``reports/<crawl>/<YYYY>/<MM>/<DD>/report-….json``; where it
-    went, or None if it stays pending (the run then ends with a storage error)."""
+def publish_report(report: dict[str, Any], store: Store, state_dir: Path,
+                   kind: str = "report") -> str | None:
+    """Publish the report as ``reports/<crawl>/<YYYY>/<MM>/<DD>/report-….json`` (with a
+    fleet worker's id: ``report-<ts>-<worker>-….json``); where it went, or None if it
+    stays pending (the run then ends with a storage error)."""
     import json  # noqa: PLC0415
     import secrets  # noqa: PLC0415
     from datetime import UTC, datetime  # noqa: PLC0415
 
+    from pipelines.paths import safe_component  # noqa: PLC0415
     from pipelines.storage import Publisher, StorageError, relative_key  # noqa: PLC0415
 
     now = datetime.now(UTC)
-    name = f"report-{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}.json"
+    worker = f"-{safe_component(str(report['worker']), 40)}" if report.get("worker") else ""
+    name = f"{kind}-{now:%Y%m%d%H%M%S}{worker}-{secrets.token_hex(3)}.json"
     try:
         publisher = Publisher(store, state_dir / "staging", cooldown=0)
         key = relative_key("reports", str(report.get("crawl") or "crawl"), now, name)

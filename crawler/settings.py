@@ -62,6 +62,8 @@ DEPTH_LIMIT = 0
 DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     # the WARC recorder sits at the network edge, above HttpCompression/Redirect/HttpCache
     "crawler.middlewares.WarcRecorderMiddleware": 950,
+    # distributed crawls only: per-domain delay and concurrency across the fleet
+    "crawler.distributed.politeness.FleetPolitenessMiddleware": 955,
     # refuses private/loopback/metadata addresses; first to see download errors
     "crawler.egress.EgressGuardMiddleware": 960,
     # waits out Retry-After before RetryMiddleware (550) retries a 429/503
@@ -77,8 +79,12 @@ DOWNLOAD_HANDLERS: dict[str, str | None] = {
 }
 # truncated responses reach the recorder flagged, and are archived with WARC-Truncated
 DOWNLOAD_FAIL_ON_DATALOSS = False
-SPIDER_MIDDLEWARES: dict[str, int | None] = {}
+SPIDER_MIDDLEWARES: dict[str, int | None] = {
+    # distributed crawls only: a request's lease ends once its output is handled
+    "crawler.distributed.leases.LeaseMiddleware": 10,
+}
 EXTENSIONS = {
+    "crawler.distributed.coordinator.FleetCoordinator": 500,
     "crawler.progress.Progress": 500,
     "crawler.truncate.TruncateLargeResponses": 500,
     "crawler.report.RunReport": 500,
@@ -176,6 +182,21 @@ REPORT_ENABLED = True
 # --- progress on a terminal (PROGRESS_*) --------------------------------------------------
 PROGRESS_ENABLED = True
 PROGRESS_INTERVAL = 1.0
+
+# --- distributed crawls on scrapy-redis (DISTRIBUTED_*; on with --redis) -------------------
+DISTRIBUTED_ENABLED = False
+DISTRIBUTED_REDIS_URL = None
+DISTRIBUTED_PREFIX = None  # default: newsarchive:<crawl name>
+DISTRIBUTED_WORKER_ID = None  # default: $NEWSARCHIVE_WORKER_ID, else the short host name
+DISTRIBUTED_RUN_ID = None  # set when the worker joins a run
+DISTRIBUTED_SEEDER = False  # set for the one worker that seeds a run
+DISTRIBUTED_JOIN_WAIT = 60.0  # a worker waits this long for a run to join
+DISTRIBUTED_IDLE_TIMEOUT = 30.0  # drained this long: the worker finishes
+DISTRIBUTED_WORKER_TIMEOUT = 60.0  # no heartbeat this long: a worker is dead
+DISTRIBUTED_HEARTBEAT = 5.0
+DISTRIBUTED_POLL_INTERVAL = 1.0
+DISTRIBUTED_EXPIRE = 7 * 24 * 3600.0  # run keys (seen-set, reports) expire this long after
+DISTRIBUTED_POLITENESS = True  # per-domain delay and concurrency across the fleet
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

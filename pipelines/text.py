@@ -24,7 +24,7 @@ from crawler.state import ArticleState
 from pipelines.durable import publish_file
 from pipelines.jsonl import RotatingJsonlWriter
 from pipelines.output import ArchiveOutput
-from pipelines.paths import text_file_name
+from pipelines.paths import safe_component, text_file_name
 from pipelines.storage.errors import DiskFull, is_disk_full
 
 if TYPE_CHECKING:
@@ -131,8 +131,11 @@ class ArticleWriterPipeline:
                 self.crawler.stats.inc_value("articles/files")
                 self.crawler.stats.inc_value("articles/bytes", size)
 
+            worker = self.crawler.settings.get("DISTRIBUTED_WORKER_ID") \
+                if self.crawler.settings.getbool("DISTRIBUTED_ENABLED") else None
+            prefix = f"articles-{safe_component(str(worker), 40)}" if worker else "articles"
             self.writers[site] = RotatingJsonlWriter(
-                directory_for, max_size=self.max_size, on_published=published,
+                directory_for, prefix=prefix, max_size=self.max_size, on_published=published,
                 on_closing=closing)
         return self.writers[site]
 

@@ -117,10 +117,18 @@ class WarcArchive:
         self.writer = WarcWriter(directory, prefix=self.prefix, info=self._info(),
                                  max_size=self.max_size, max_age=self.max_age,
                                  dedup=self.dedup, keep_credentials=self.keep_credentials,
-                                 on_published=self._published)
+                                 on_published=self._published,
+                                 hostname=self._worker_name())
         stats = self.crawler.stats
         assert stats is not None
         stats.set_value("warc/crawl", name)
+
+    def _worker_name(self) -> str | None:
+        """A fleet worker's files carry its id where a WARC name has the host name."""
+        settings = self.crawler.settings
+        if not settings.getbool("DISTRIBUTED_ENABLED"):
+            return None
+        return safe_component(str(settings.get("DISTRIBUTED_WORKER_ID")), 40).replace(".", "-")
 
     def repair(self) -> None:
         """Repair (or set aside) every ``.open`` WARC a crashed run left in staging, and

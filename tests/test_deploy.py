@@ -42,7 +42,7 @@ K8S = DEPLOY / "k8s"
 # Subcommands that deployment files may name before the CLI has them. Each use must be
 # marked as coming later where it appears (compose: an ``x-pending`` field on the service).
 # Remove an entry when its command lands: the use is then parsed like any other.
-PENDING_COMMANDS = {"worker"}  # `newsarchive worker --redis URL`: the distributed-mode work
+PENDING_COMMANDS: set[str] = set()
 
 # Scrapy's network consoles: deployments must never turn them on.
 CONSOLE_SETTINGS = ("TELNETCONSOLE_ENABLED", "REMOTE_CONTROL_ENABLED")
@@ -125,15 +125,17 @@ def newsarchive_argvs(words: list[str]) -> Iterator[list[str]]:
         yield argv
 
 
-def test_parser_helpers_reject_what_the_cli_rejects() -> None:
+def test_parser_helpers_reject_what_the_cli_rejects(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(pytest.fail.Exception, match="rejected"):
         check_cli(["crawl", "--depth", "two"], "self-test")
     with pytest.raises(AssertionError, match="unknown to the CLI"):
         check_cli(["crawl", "--config", "x.toml", "--no-such-option"], "self-test")
     with pytest.raises(AssertionError, match="unknown subcommand"):
         check_cli(["serve"], "self-test")
+    monkeypatch.setitem(globals(), "PENDING_COMMANDS", {"serve"})
     with pytest.raises(AssertionError, match="not marked"):
-        check_cli(["worker", "--redis", "redis://r:6379/0"], "self-test")
+        check_cli(["serve", "--port", "80"], "self-test")
+    assert check_cli(["serve"], "self-test", marked_pending=True) is None
     with pytest.raises(AssertionError, match="stay off"):
         check_cli(["crawl", "-s", "TELNETCONSOLE_ENABLED=True"], "self-test")
     words = shell_words("flock -n -E 5 /l /x/newsarchive crawl --config a -q >>log 2>&1; echo")
@@ -149,7 +151,7 @@ def deploy_files() -> list[Path]:
 def test_expected_files_exist() -> None:
     for path in (DEPLOY / "README.md", CRON, SERVICE, TIMER, DOCKERFILE, DOCKERIGNORE, COMPOSE,
                  K8S / "cronjob.yaml", K8S / "pvc.yaml", K8S / "configmap.yaml",
-                 K8S / "secret.example.yaml"):
+                 K8S / "secret.example.yaml", K8S / "fleet-job.yaml"):
         assert path.is_file(), f"missing {path.relative_to(REPO)}"
 
 
@@ -441,9 +443,19 @@ def test_compose_services() -> None:
     assert re.fullmatch(rf"http://{store}:\d+", endpoint)
 
     assert str(services["redis"]["image"]).startswith("redis:7")
-    worker = services["worker"]
-    assert worker["command"] == ["worker", "--redis", "redis://redis:6379/0"]
-    assert "x-pending" in worker, "the worker command lands with the distributed mode"
+    # distributed: a seeder and workers (--scale worker=N) on the same sites and output
+    fleet = {}
+    for name, command in (("seeder", "crawl"), ("worker", "worker")):
+        service = services[name]
+        assert "x-pending" not in service
+        assert service["profiles"] == ["distributed"]
+        assert "redis" in service["depends_on"]
+        assert "container_name" not in service, "a fixed name would block --scale"
+        fleet[name] = check_cli(service["command"], f"compose {name}")
+        assert fleet[name] is not None and fleet[name].command == command
+        assert fleet[name].redis == "redis://redis:6379/0"
+        assert (fleet[name].config, fleet[name].output) == (args.config, args.output)
+        assert fleet[name].worker_id is None, "the container's host name tells workers apart"
 
 
 def test_compose_commands_parse_and_references_resolve() -> None:
@@ -575,6 +587,40 @@ def test_k8s_cronjob() -> None:
         assert ("Secret", ref) in docs, f"Secret {ref} (secret.example.yaml)"
     text = docs[("CronJob", name)][0].read_text(encoding="utf-8")
     assert re.search(r"IRSA|[Ww]orkload [Ii]dentity", text), "a word on workload identity"
+
+
+def test_k8s_fleet_job() -> None:
+    """The distributed crawl: an Indexed Job whose pods all run ``crawl --redis`` (one
+    seeds, the others join) with a worker id from the completion index."""
+    docs = k8s_docs()
+    name, job = only(docs, "Job")
+    assert docs[("Job", name)][0].name == "fleet-job.yaml"
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed"
+    assert spec["parallelism"] == spec["completions"] >= 2
+    assert spec["backoffLimit"] == 0
+    pod = spec["template"]["spec"]
+    (container,) = pod["containers"]
+    for where, obj in {"job.spec": {k: v for k, v in spec.items() if k != "completionMode"},
+                       "pod.spec": pod, "container": container,
+                       "pod.securityContext": pod["securityContext"],
+                       "container.securityContext": container["securityContext"]}.items():
+        assert set(obj) <= KNOWN_FIELDS[where], f"{where}: {set(obj) - KNOWN_FIELDS[where]}"
+    assert pod["restartPolicy"] == "Never"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    args = check_cli(container["args"], "k8s fleet args")
+    assert args is not None and args.command == "crawl"
+    assert args.redis and args.redis.startswith("redis://")
+    assert args.worker_id == "worker-$(JOB_COMPLETION_INDEX)"
+    assert args.config and args.state
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    config_name = volumes[mounts[str(Path(args.config).parent)]]["configMap"]["name"]
+    assert ("ConfigMap", config_name) in docs
+    assert "emptyDir" in volumes[mounts[args.state]], "each pod's own staging"
+    for ref in (e["secretRef"]["name"] for e in container["envFrom"] if "secretRef" in e):
+        assert ("Secret", ref) in docs
 
 
 def test_k8s_no_secret_values_inline() -> None:

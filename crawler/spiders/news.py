@@ -26,6 +26,8 @@ from twisted.python.failure import Failure
 from crawler.classify import is_article, page_evidence
 from crawler.config import ConfigError, SiteConfig, load_sites, override_sites, site_from_urls
 from crawler.discovery import DiscoveryError, Entry, feed_links, parse_feed, parse_sitemap
+from crawler.distributed.leases import release
+from crawler.distributed.settings import Fleet
 from crawler.egress import EgressRefused
 from crawler.handlers import FETCH_START_KEY
 from crawler.incremental import IncrementalState
@@ -211,6 +213,15 @@ class NewsSpider(scrapy.Spider):
                               headers=headers or None)
 
     async def start(self) -> AsyncIterator[Any]:
+        fleet = Fleet.of(self.crawler)
+        if fleet is not None and not self.settings.getbool("DISTRIBUTED_SEEDER"):
+            return  # another worker seeded this run: work on the shared frontier
+        async for request in self._all_seeds():
+            yield request
+        if fleet is not None:
+            fleet.seeding_done()
+
+    async def _all_seeds(self) -> AsyncIterator[Any]:
         for site in self.sites.values():
             for request in self._seeds(site):
                 if request is not None:
@@ -379,7 +390,8 @@ class NewsSpider(scrapy.Spider):
         if canonical:
             with suppress(ValueError):
                 keys.add(normalize_url(response.urljoin(canonical.strip()), self.tracking))
-        if keys & self.emitted:
+        fleet = Fleet.of(self.crawler)
+        if keys & self.emitted or (fleet is not None and not fleet.claim_article(keys)):
             self._count("news/duplicate_articles")
             return
         self.emitted |= keys
@@ -392,6 +404,12 @@ class NewsSpider(scrapy.Spider):
             warc_ref=response.meta.get(WARC_REF_KEY), depth=response.meta.get("depth", 0))
 
     def on_error(self, failure: Failure) -> None:
+        try:
+            self._on_error(failure)
+        finally:  # handled: a fleet worker's lease on the request ends
+            release(self.crawler, failure.request)  # type: ignore[attr-defined]
+
+    def _on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         if failure.check(HttpError):
             status = failure.value.response.status  # type: ignore[union-attr]
