@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
+from parsel import Selector
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
@@ -23,7 +24,13 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from crawler.classify import is_article, page_evidence
+from crawler.classify import (
+    PageEvidence,
+    declares_article,
+    head_selector,
+    is_article,
+    page_evidence,
+)
 from crawler.config import ConfigError, SiteConfig, load_sites, override_sites, site_from_urls
 from crawler.discovery import DiscoveryError, Entry, feed_links, parse_feed, parse_sitemap
 from crawler.handlers import FETCH_START_KEY
@@ -277,18 +284,16 @@ class NewsSpider(scrapy.Spider):
             return
         source = response.meta.get("news_source", "link")
         depth = response.meta.get("depth", 0)
-        patterns = self._patterns[site.name]
-        evidence = page_evidence(response.selector)
+        head = head_selector(response.text)
         if source == "start" and site.feed_autodiscovery and self.feed_autodiscovery:
             for url in feed_links(response.selector, response.url):
                 if in_domains(url, site.allowed_domains) and url not in site.feeds:
                     self._count("news/feeds_autodiscovered")
                     yield self._request(url, site, "feed", self.parse_feed, depth_reset=True)
-        article = is_article(response.url, evidence, allow=patterns["article_allow"],
-                             deny=patterns["article_deny"], min_words=self.min_words)
+        article = self._is_article(response, site, head)
         emitted = False
         if article:
-            for item in self._emit(response, site, source):
+            for item in self._emit(response, site, source, head):
                 emitted = True
                 yield item
         if not emitted and self.archive is not None:
@@ -301,8 +306,25 @@ class NewsSpider(scrapy.Spider):
                         self.state is None or self.state.should_fetch(link.url)):
                     yield self._request(link.url, site, "link", self.parse_page)
 
-    def _emit(self, response: TextResponse, site: SiteConfig, source: str) -> Iterable[Any]:
-        canonical = response.xpath('//link[@rel="canonical"]/@href').get()
+    def _is_article(self, response: TextResponse, site: SiteConfig,
+                    head: Selector | None) -> bool:
+        """``is_article``, parsing no more of the page than it takes: the URL patterns
+        first, then the ``<head>`` alone (most articles say so there), then the page."""
+        patterns = self._patterns[site.name]
+        allow, deny = patterns["article_allow"], patterns["article_deny"]
+        if not allow and not any(p.search(response.url) for p in deny) and \
+                head is not None and declares_article(page_evidence(head)):
+            return True
+        evidence = page_evidence(response.selector) if not allow else PageEvidence()
+        return is_article(response.url, evidence, allow=allow, deny=deny,
+                          min_words=self.min_words)
+
+    def _emit(self, response: TextResponse, site: SiteConfig, source: str,
+              head: Selector | None) -> Iterable[Any]:
+        xpath = '//link[@rel="canonical"]/@href'
+        # the first canonical link of the page is the head's first, when the head has one
+        canonical = (head.xpath(xpath).get() if head is not None else None) or \
+            response.xpath(xpath).get()
         keys = {normalize_url(response.url, self.tracking)}
         if canonical:
             with suppress(ValueError):
