@@ -85,6 +85,7 @@ class Run:
     peak_rss_mb: float
     maxrss_mb: float
     returncode: int
+    peak_pss_mb: float = 0.0
     pages: int = 0              # distinct article pages answered 200 (or extracted)
     requests: int = 0           # all requests the server saw
     errors: int = 0             # non-2xx/3xx answers
@@ -110,12 +111,19 @@ class Run:
                 "server_cpu_pct": round(self.server_cpu_pct, 1)}
 
 
-def _tree_rss(pid: int) -> int:
-    total = 0
+def _tree_rss(pid: int) -> tuple[int, int]:
+    """RSS summed over the process tree, and PSS (shared pages counted once: a forkserver
+    and its workers share their imported modules)."""
+    rss = pss = 0
     for p in process_tree(pid):
         with contextlib.suppress(OSError, IndexError, ValueError):
-            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * _PAGE
-    return total
+            rss += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * _PAGE
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1]) * 1024
+                    break
+    return rss, pss
 
 
 def measure(name: str, cmd: Sequence[str], *, server: Any = None, cwd: Path | None = None,
@@ -127,16 +135,17 @@ def measure(name: str, cmd: Sequence[str], *, server: Any = None, cwd: Path | No
     started = time.perf_counter()
     proc = subprocess.Popen(list(cmd), cwd=cwd or REPO_ROOT, stdout=subprocess.PIPE,
                             stderr=out)
-    peak = 0
+    peak = peak_pss = 0
     done = threading.Event()
     tree_cpu: dict[int, float] = {}  # last CPU seconds seen per descendant
 
     def sample() -> None:
         # CPU of descendants nobody waits for (a multiprocessing forkserver's workers)
         # escapes wait4's rusage: the sampled per-process CPU is kept as a floor.
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not done.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
+            rss, pss = _tree_rss(proc.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             for pid in process_tree(proc.pid):
                 tree_cpu[pid] = max(tree_cpu.get(pid, 0.0), _proc_cpu([pid]))
             done.wait(0.1)
@@ -155,7 +164,7 @@ def measure(name: str, cmd: Sequence[str], *, server: Any = None, cwd: Path | No
     run = Run(name=name, wall=wall,
               cpu=max(usage.ru_utime + usage.ru_stime, sum(tree_cpu.values())),
               peak_rss_mb=peak / 2**20, maxrss_mb=usage.ru_maxrss / 1024,
-              returncode=proc.returncode, seconds=wall)
+              returncode=proc.returncode, seconds=wall, peak_pss_mb=peak_pss / 2**20)
     if server:
         time.sleep(0.05)  # the last log lines
         entries = server.log_lines(offset)
@@ -346,6 +355,7 @@ def median_run(runs: list[Run]) -> dict[str, Any]:
         "pages_per_s": round(statistics.median(r.pages_per_s for r in ok), 2),
         "cpu_pct": round(statistics.median(r.cpu_pct for r in ok), 1),
         "peak_rss_mb": round(statistics.median(r.peak_rss_mb for r in ok), 1),
+        "peak_pss_mb": round(statistics.median(r.peak_pss_mb for r in ok), 1),
         "maxrss_mb": round(statistics.median(r.maxrss_mb for r in ok), 1),
         "server_cpu_pct": round(statistics.median(r.server_cpu_pct for r in ok), 1),
         "pages": statistics.median(r.pages for r in ok),
@@ -366,14 +376,15 @@ def _verdict(name: str, value: float | None) -> str:
 
 
 def print_table(results: dict[str, dict[str, Any]], ratios: dict[str, Any]) -> None:
-    print(f"\n{'system':<18}{'pages/s':>9}{'CPU %':>8}{'peak RSS MB':>13}{'max proc MB':>13}"
-          f"{'server CPU %':>14}{'pages':>8}")
+    print(f"\n{'system':<18}{'pages/s':>9}{'CPU %':>8}{'peak RSS MB':>13}{'peak PSS MB':>13}"
+          f"{'max proc MB':>13}{'server CPU %':>14}{'pages':>8}")
     for name, r in results.items():
         if "pages_per_s" not in r or not r.get("cpu_pct"):
             print(f"{name:<18}{'failed or skipped':>9}  {r.get('note', '')}")
             continue
         print(f"{name:<18}{r['pages_per_s']:>9.1f}{r['cpu_pct']:>8.0f}{r['peak_rss_mb']:>13.0f}"
-              f"{r['maxrss_mb']:>13.0f}{r['server_cpu_pct']:>14.1f}{r['pages']:>8.0f}")
+              f"{r.get('peak_pss_mb', 0):>13.0f}{r['maxrss_mb']:>13.0f}"
+              f"{r['server_cpu_pct']:>14.1f}{r['pages']:>8.0f}")
     print()
     for name, value in ratios.items():
         op, target = TARGETS[name]
@@ -554,6 +565,8 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                        "wait4 rusage, or the sum of per-process CPU sampled every "
                        "0.1 s if higher",
             "peak_rss_mb": "highest sampled sum of RSS over the process tree (0.1 s)",
+            "peak_pss_mb": "highest sampled sum of PSS over the process tree (0.1 s): "
+                           "pages shared between processes counted once",
             "maxrss_mb": "kernel peak RSS of the largest single process",
         },
         "results": results,
