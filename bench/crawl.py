@@ -105,8 +105,15 @@ class Run:
     def server_cpu_pct(self) -> float:
         return 100 * self.server_cpu / self.wall if self.wall else 0.0
 
+    @property
+    def cpu_ms_per_page(self) -> float:
+        """CPU of the whole process tree per page: unlike pages/s, barely moved by other
+        load on the machine."""
+        return 1000 * self.cpu / self.pages if self.pages else 0.0
+
     def summary(self) -> dict[str, Any]:
         return {**asdict(self), "pages_per_s": round(self.pages_per_s, 2),
+                "cpu_ms_per_page": round(self.cpu_ms_per_page, 2),
                 "cpu_pct": round(self.cpu_pct, 1),
                 "server_cpu_pct": round(self.server_cpu_pct, 1)}
 
@@ -354,6 +361,7 @@ def median_run(runs: list[Run]) -> dict[str, Any]:
     return {
         "pages_per_s": round(statistics.median(r.pages_per_s for r in ok), 2),
         "cpu_pct": round(statistics.median(r.cpu_pct for r in ok), 1),
+        "cpu_ms_per_page": round(statistics.median(r.cpu_ms_per_page for r in ok), 2),
         "peak_rss_mb": round(statistics.median(r.peak_rss_mb for r in ok), 1),
         "peak_pss_mb": round(statistics.median(r.peak_pss_mb for r in ok), 1),
         "maxrss_mb": round(statistics.median(r.maxrss_mb for r in ok), 1),
@@ -376,13 +384,14 @@ def _verdict(name: str, value: float | None) -> str:
 
 
 def print_table(results: dict[str, dict[str, Any]], ratios: dict[str, Any]) -> None:
-    print(f"\n{'system':<18}{'pages/s':>9}{'CPU %':>8}{'peak RSS MB':>13}{'peak PSS MB':>13}"
-          f"{'max proc MB':>13}{'server CPU %':>14}{'pages':>8}")
+    print(f"\n{'system':<18}{'pages/s':>9}{'CPU %':>8}{'CPU ms/page':>12}{'peak RSS MB':>13}"
+          f"{'peak PSS MB':>13}{'max proc MB':>13}{'server CPU %':>14}{'pages':>8}")
     for name, r in results.items():
         if "pages_per_s" not in r or not r.get("cpu_pct"):
             print(f"{name:<18}{'failed or skipped':>9}  {r.get('note', '')}")
             continue
-        print(f"{name:<18}{r['pages_per_s']:>9.1f}{r['cpu_pct']:>8.0f}{r['peak_rss_mb']:>13.0f}"
+        print(f"{name:<18}{r['pages_per_s']:>9.1f}{r['cpu_pct']:>8.0f}"
+              f"{r.get('cpu_ms_per_page', 0):>12.1f}{r['peak_rss_mb']:>13.0f}"
               f"{r.get('peak_pss_mb', 0):>13.0f}{r['maxrss_mb']:>13.0f}"
               f"{r['server_cpu_pct']:>14.1f}{r['pages']:>8.0f}")
     print()
@@ -504,6 +513,9 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             if name in results and results[name].get("runs"):
                 results[name]["cpu_pct"] = statistics.median(
                     r["extra"]["loop_cpu_pct"] for r in results[name]["runs"])
+                results[name]["cpu_ms_per_page"] = round(statistics.median(
+                    1000 * r["extra"].get("loop_cpu", 0.0) / (r["pages"] or 1)
+                    for r in results[name]["runs"]), 2)
 
         # memory growth: newsarchive on a small and on a large site
         rss: dict[str, Any] = {}
@@ -561,6 +573,8 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "definitions": {
             "pages_per_s": "distinct article pages served 200 during the run / process wall "
                            "time; extraction: pages / time of the warm extraction loop",
+            "cpu_ms_per_page": "user+system CPU of the process tree per page (process start "
+                               "and stop included; extraction: the warm loop)",
             "cpu_pct": "user+system CPU of the process tree / wall time (100 = one core): "
                        "wait4 rusage, or the sum of per-process CPU sampled every "
                        "0.1 s if higher",
