@@ -16,7 +16,10 @@ file as the response they refer to (R4). The size check reserves room for those 
 ``max_size`` only when a single capture is larger than it.
 
 Closing a file: flush, fsync, ``os.replace`` to the final name, fsync of the directory,
-CDXJ sidecar (cdxj-indexer), then ``on_published(warc, cdxj)``.
+CDXJ sidecar, then ``on_published(warc, cdxj)``. The sidecar's lines are cdxj-indexer's,
+made as each capture is written (its offset and length are known then); a file holding a
+capture cdxj-indexer can only index from the file (POST/PUT, a 304 revisit without payload
+digest) is indexed by reading it back instead.
 
 Threads: the writer is meant to be called from one thread at a time (e.g. Scrapy's
 ``run_in_thread`` calls, awaited one after the other); a lock still serialises all calls,
@@ -44,7 +47,7 @@ from pipelines.durable import fsync_dir
 from pipelines.warc import records
 from pipelines.warc.capture import HttpCapture
 from pipelines.warc.dedup import DedupEntry, DedupIndex
-from pipelines.warc.index import index_warc
+from pipelines.warc.index import RecordIndexer, index_warc, write_sidecar
 from pipelines.warc.names import OPEN_SUFFIX, new_token, warc_file_name
 
 __all__ = ["CaptureRef", "WarcFileClosedError", "WarcWriter"]
@@ -89,6 +92,8 @@ class _OpenFile:
     # bytes set aside for the conversion/metadata records a hold may still bring (R4)
     reserved: dict[str, int] = field(default_factory=dict)
     archived: list[DedupEntry] = field(default_factory=list)
+    # CDXJ lines of the captures so far; None once the file must be read back to index
+    cdx: list[bytes] | None = field(default_factory=list)
 
 
 @dataclass
@@ -136,6 +141,7 @@ class WarcWriter:
         self.keep_credentials = keep_credentials
         self.token = token or new_token()
         self.new_id = id_factory
+        self._indexer = RecordIndexer() if index else None
         # check the name parts now, not at the first capture
         warc_file_name(prefix, datetime.now(UTC), 0, self.hostname, self.token)
         directory.mkdir(parents=True, exist_ok=True)
@@ -217,6 +223,7 @@ class WarcWriter:
                 is_revisit=is_revisit,
                 payload_digest=digest,
             )
+            self._index(target, main, ref, post=capture.method.upper() in ("POST", "PUT"))
             if is_revisit:
                 self._stats["revisits"] += 1
             elif digest and self._dedupable(capture):
@@ -325,6 +332,21 @@ class WarcWriter:
         self._pending_digests.setdefault(digest, entry)
         self._pending_urls[ref.url] = entry
 
+    def _index(self, target: _OpenFile, main: ArcWarcRecord, ref: CaptureRef, *,
+               post: bool) -> None:
+        if self._indexer is None or target.cdx is None:
+            return
+        if post:  # post-append keys need the request body: cdxj-indexer reads the file
+            target.cdx = None
+            return
+        try:
+            line = self._indexer.line(main, target.name, ref.offset, ref.length)
+        except ValueError:
+            target.cdx = None
+            return
+        if line is not None:
+            target.cdx.append(line)
+
     def _build_group(self, capture: HttpCapture, target: _OpenFile) -> _Group:
         date = records.warc_date(capture.fetch_start)
         main_id = self.new_id()
@@ -424,7 +446,8 @@ class WarcWriter:
         cdxj: Path | None = None
         if self.index:
             try:
-                cdxj = index_warc(final, post_append=target.has_post)
+                cdxj = write_sidecar(final, target.cdx) if target.cdx is not None else \
+                    index_warc(final, post_append=target.has_post)
             except Exception:
                 logger.exception("could not index %s", final)
         if self.on_published is not None:
