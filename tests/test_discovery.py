@@ -171,3 +171,12 @@ def test_publication_date_and_prose_only_when_needed() -> None:
     assert ev.prose_words == 90
     assert is_article("https://n.example/x", ev)
     assert not is_article("https://n.example/x", ev, min_words=100)
+
+
+def test_url_fingerprints_are_short_and_tell_urls_apart() -> None:
+    from crawler.urls import url_fingerprint
+
+    a = url_fingerprint("https://n.example/a/1")
+    assert len(a) == 16
+    assert a == url_fingerprint("https://n.example/a/1")
+    assert a != url_fingerprint("https://n.example/a/2")

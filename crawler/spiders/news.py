@@ -38,7 +38,7 @@ from crawler.incremental import IncrementalState
 from crawler.items import FetchedPage
 from crawler.middlewares import WARC_REF_KEY
 from crawler.report import RunReport
-from crawler.urls import in_domains, normalize_url
+from crawler.urls import in_domains, normalize_url, url_fingerprint
 from pipelines.warc_archive import WarcArchive
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ class NewsSpider(scrapy.Spider):
             # netloc, port included).
             name: LinkExtractor(deny=list(s.follow_deny) + list(_DENY_LINKS), unique=True)
             for name, s in self.sites.items()}
-        self.emitted: set[str] = set()
+        self.emitted: set[bytes] = set()  # url_fingerprint of emitted URLs
         self.tracking: list[str] = []
         self.default_depth = 2
         self.min_words = 80
@@ -325,10 +325,11 @@ class NewsSpider(scrapy.Spider):
         # the first canonical link of the page is the head's first, when the head has one
         canonical = (head.xpath(xpath).get() if head is not None else None) or \
             response.xpath(xpath).get()
-        keys = {normalize_url(response.url, self.tracking)}
+        keys = {url_fingerprint(normalize_url(response.url, self.tracking))}
         if canonical:
             with suppress(ValueError):
-                keys.add(normalize_url(response.urljoin(canonical.strip()), self.tracking))
+                keys.add(url_fingerprint(
+                    normalize_url(response.urljoin(canonical.strip()), self.tracking)))
         if keys & self.emitted:
             self._count("news/duplicate_articles")
             return
