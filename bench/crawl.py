@@ -160,8 +160,14 @@ def measure(name: str, cmd: Sequence[str], *, server: Any = None, cwd: Path | No
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     assert proc.stdout is not None
-    stdout = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    try:
+        stdout = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM): the measured process must not outlive the bench
+        proc.terminate()
+        proc.wait(30)
+        raise
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
