@@ -107,7 +107,7 @@ class NewsSpider(scrapy.Spider):
         self.robots_sitemaps = True
         self.feed_autodiscovery = True
         self.archive: WarcArchive | None = None
-        self.state: IncrementalState | None = None
+        self.incremental: IncrementalState | None = None
 
     @staticmethod
     def _sites_from_args(url: str | None, urls_file: str | None, config: str | None,
@@ -134,7 +134,7 @@ class NewsSpider(scrapy.Spider):
         spider.robots_sitemaps = settings.getbool("NEWS_ROBOTS_SITEMAPS")
         spider.feed_autodiscovery = settings.getbool("NEWS_FEED_AUTODISCOVERY")
         spider.archive = WarcArchive.of(crawler)
-        spider.state = IncrementalState.of(crawler)
+        spider.incremental = IncrementalState.of(crawler)
         # Per-site delay and concurrency become Scrapy download slots (one per domain).
         slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
         for site in spider.sites.values():
@@ -171,8 +171,8 @@ class NewsSpider(scrapy.Spider):
         if callback in (self.parse_feed, self.parse_sitemap):
             # conditional: a 304 comes to the callback (and is archived as a revisit)
             meta["handle_httpstatus_list"] = [304]
-            if self.state is not None:
-                headers = self.state.conditional_headers(url)
+            if self.incremental is not None:
+                headers = self.incremental.conditional_headers(url)
         return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta,
                               headers=headers or None)
 
@@ -219,8 +219,8 @@ class NewsSpider(scrapy.Spider):
             if not request.meta.get("news_is_sitemap"):
                 new += 1
             yield request
-        if self.state is not None and response is not None:
-            self.state.source_fetched(response, site.name, new)
+        if self.incremental is not None and response is not None:
+            self.incremental.source_fetched(response, site.name, new)
 
     def _entry_requests(self, entries: list[Entry], site: SiteConfig, source: str,
                         callback: Any, since: datetime | None) -> Iterable[scrapy.Request]:
@@ -234,7 +234,7 @@ class NewsSpider(scrapy.Spider):
             if entry.is_sitemap:
                 yield self._request(entry.url, site, "sitemap", self.parse_sitemap,
                                     depth_reset=True, news_is_sitemap=True)
-            elif self.state is not None and not self.state.should_fetch(entry.url):
+            elif self.incremental is not None and not self.incremental.should_fetch(entry.url):
                 continue
             else:
                 listed = entry.date.isoformat() if entry.date else None
@@ -245,8 +245,8 @@ class NewsSpider(scrapy.Spider):
         if response.status != 304:
             return False
         self._count("news/not_modified")
-        if self.state is not None:
-            self.state.source_fetched(response, site.name, 0)
+        if self.incremental is not None:
+            self.incremental.source_fetched(response, site.name, 0)
         return True
 
     def parse_feed(self, response: Response) -> Iterable[scrapy.Request]:
@@ -303,7 +303,7 @@ class NewsSpider(scrapy.Spider):
                 depth < self.depth_for(site):
             for link in self._link_extractors[site.name].extract_links(response):
                 if in_domains(link.url, site.allowed_domains) and (
-                        self.state is None or self.state.should_fetch(link.url)):
+                        self.incremental is None or self.incremental.should_fetch(link.url)):
                     yield self._request(link.url, site, "link", self.parse_page)
 
     def _is_article(self, response: TextResponse, site: SiteConfig,
