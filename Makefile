@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUTPUT ?= demo-archive
 
-.PHONY: help install test test-faults lint typecheck demo bench bench-extract bench-metadata bench-warc bench-storage bench-crawl clean
+.PHONY: help install test test-faults lint typecheck demo bench bench-extract bench-metadata bench-warc bench-storage bench-crawl bench-crawl-quick clean
 
 help:
 	@echo "make test           lint, then the whole test suite (creates $(VENV) if missing)"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench-warc     WARC writer speed vs plain warcio"
 	@echo "make bench-storage  upload MB/s to a local S3 server vs plain boto3"
 	@echo "make bench-crawl    crawl throughput, CPU and memory vs ceilings and baselines"
+	@echo "make bench-crawl-quick  the same on a small site, one run (for iterating)"
 	@echo "make bench          all benchmarks"
 
 $(BIN)/python:
@@ -67,6 +68,9 @@ bench-metadata: $(STAMP)
 
 bench-crawl: $(STAMP)
 	$(BIN)/python -m bench.crawl
+
+bench-crawl-quick: $(STAMP)
+	$(BIN)/python -m bench.crawl --quick
 
 bench-storage: $(STAMP)
 	$(BIN)/python -m bench.storage
