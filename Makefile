@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUTPUT ?= demo-archive
 
-.PHONY: help install test test-faults lint typecheck demo bench bench-extract bench-metadata bench-warc bench-storage bench-crawl bench-read bench-distributed clean
+.PHONY: help install test test-faults lint typecheck demo bench bench-extract bench-metadata bench-warc bench-storage bench-crawl bench-crawl-quick bench-read bench-distributed clean
 
 help:
 	@echo "make test           lint, then the whole test suite (creates $(VENV) if missing)"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench-crawl    crawl throughput, CPU and memory vs ceilings and baselines"
 	@echo "make bench-read     articles export vs zcat | wc -l, show --raw on S3 vs a full GET"
 	@echo "make bench-distributed  pages/s of 1, 2, 3 fleet workers (Redis) vs a plain crawl"
+	@echo "make bench-crawl-quick  the same on a small site, one run (for iterating)"
 	@echo "make bench          all benchmarks"
 
 $(BIN)/python:
@@ -69,6 +70,9 @@ bench-metadata: $(STAMP)
 
 bench-crawl: $(STAMP)
 	$(BIN)/python -m bench.crawl
+
+bench-crawl-quick: $(STAMP)
+	$(BIN)/python -m bench.crawl --quick
 
 bench-storage: $(STAMP)
 	$(BIN)/python -m bench.storage

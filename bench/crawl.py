@@ -87,6 +87,7 @@ class Run:
     peak_rss_mb: float
     maxrss_mb: float
     returncode: int
+    peak_pss_mb: float = 0.0
     pages: int = 0              # distinct article pages answered 200 (or extracted)
     requests: int = 0           # all requests the server saw
     errors: int = 0             # non-2xx/3xx answers
@@ -106,18 +107,32 @@ class Run:
     def server_cpu_pct(self) -> float:
         return 100 * self.server_cpu / self.wall if self.wall else 0.0
 
+    @property
+    def cpu_ms_per_page(self) -> float:
+        """CPU of the whole process tree per page: unlike pages/s, barely moved by other
+        load on the machine."""
+        return 1000 * self.cpu / self.pages if self.pages else 0.0
+
     def summary(self) -> dict[str, Any]:
         return {**asdict(self), "pages_per_s": round(self.pages_per_s, 2),
+                "cpu_ms_per_page": round(self.cpu_ms_per_page, 2),
                 "cpu_pct": round(self.cpu_pct, 1),
                 "server_cpu_pct": round(self.server_cpu_pct, 1)}
 
 
-def _tree_rss(pid: int) -> int:
-    total = 0
+def _tree_rss(pid: int) -> tuple[int, int]:
+    """RSS summed over the process tree, and PSS (shared pages counted once: a forkserver
+    and its workers share their imported modules)."""
+    rss = pss = 0
     for p in process_tree(pid):
         with contextlib.suppress(OSError, IndexError, ValueError):
-            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * _PAGE
-    return total
+            rss += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * _PAGE
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1]) * 1024
+                    break
+    return rss, pss
 
 
 def measure(name: str, cmd: Sequence[str], *, server: Any = None, cwd: Path | None = None,
@@ -129,16 +144,17 @@ def measure(name: str, cmd: Sequence[str], *, server: Any = None, cwd: Path | No
     started = time.perf_counter()
     proc = subprocess.Popen(list(cmd), cwd=cwd or REPO_ROOT, stdout=subprocess.PIPE,
                             stderr=out)
-    peak = 0
+    peak = peak_pss = 0
     done = threading.Event()
     tree_cpu: dict[int, float] = {}  # last CPU seconds seen per descendant
 
     def sample() -> None:
         # CPU of descendants nobody waits for (a multiprocessing forkserver's workers)
         # escapes wait4's rusage: the sampled per-process CPU is kept as a floor.
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not done.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
+            rss, pss = _tree_rss(proc.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             for pid in process_tree(proc.pid):
                 tree_cpu[pid] = max(tree_cpu.get(pid, 0.0), _proc_cpu([pid]))
             done.wait(0.1)
@@ -146,8 +162,14 @@ def measure(name: str, cmd: Sequence[str], *, server: Any = None, cwd: Path | No
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     assert proc.stdout is not None
-    stdout = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    try:
+        stdout = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM): the measured process must not outlive the bench
+        proc.terminate()
+        proc.wait(30)
+        raise
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
@@ -157,7 +179,7 @@ def measure(name: str, cmd: Sequence[str], *, server: Any = None, cwd: Path | No
     run = Run(name=name, wall=wall,
               cpu=max(usage.ru_utime + usage.ru_stime, sum(tree_cpu.values())),
               peak_rss_mb=peak / 2**20, maxrss_mb=usage.ru_maxrss / 1024,
-              returncode=proc.returncode, seconds=wall)
+              returncode=proc.returncode, seconds=wall, peak_pss_mb=peak_pss / 2**20)
     if server:
         time.sleep(0.05)  # the last log lines
         entries = server.log_lines(offset)
@@ -347,7 +369,9 @@ def median_run(runs: list[Run]) -> dict[str, Any]:
     return {
         "pages_per_s": round(statistics.median(r.pages_per_s for r in ok), 2),
         "cpu_pct": round(statistics.median(r.cpu_pct for r in ok), 1),
+        "cpu_ms_per_page": round(statistics.median(r.cpu_ms_per_page for r in ok), 2),
         "peak_rss_mb": round(statistics.median(r.peak_rss_mb for r in ok), 1),
+        "peak_pss_mb": round(statistics.median(r.peak_pss_mb for r in ok), 1),
         "maxrss_mb": round(statistics.median(r.maxrss_mb for r in ok), 1),
         "server_cpu_pct": round(statistics.median(r.server_cpu_pct for r in ok), 1),
         "pages": statistics.median(r.pages for r in ok),
@@ -368,14 +392,16 @@ def _verdict(name: str, value: float | None) -> str:
 
 
 def print_table(results: dict[str, dict[str, Any]], ratios: dict[str, Any]) -> None:
-    print(f"\n{'system':<18}{'pages/s':>9}{'CPU %':>8}{'peak RSS MB':>13}{'max proc MB':>13}"
-          f"{'server CPU %':>14}{'pages':>8}")
+    print(f"\n{'system':<18}{'pages/s':>9}{'CPU %':>8}{'CPU ms/page':>12}{'peak RSS MB':>13}"
+          f"{'peak PSS MB':>13}{'max proc MB':>13}{'server CPU %':>14}{'pages':>8}")
     for name, r in results.items():
         if "pages_per_s" not in r or not r.get("cpu_pct"):
             print(f"{name:<18}{'failed or skipped':>9}  {r.get('note', '')}")
             continue
-        print(f"{name:<18}{r['pages_per_s']:>9.1f}{r['cpu_pct']:>8.0f}{r['peak_rss_mb']:>13.0f}"
-              f"{r['maxrss_mb']:>13.0f}{r['server_cpu_pct']:>14.1f}{r['pages']:>8.0f}")
+        print(f"{name:<18}{r['pages_per_s']:>9.1f}{r['cpu_pct']:>8.0f}"
+              f"{r.get('cpu_ms_per_page', 0):>12.1f}{r['peak_rss_mb']:>13.0f}"
+              f"{r.get('peak_pss_mb', 0):>13.0f}{r['maxrss_mb']:>13.0f}"
+              f"{r['server_cpu_pct']:>14.1f}{r['pages']:>8.0f}")
     print()
     for name, value in ratios.items():
         op, target = TARGETS[name]
@@ -495,6 +521,9 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             if name in results and results[name].get("runs"):
                 results[name]["cpu_pct"] = statistics.median(
                     r["extra"]["loop_cpu_pct"] for r in results[name]["runs"])
+                results[name]["cpu_ms_per_page"] = round(statistics.median(
+                    1000 * r["extra"].get("loop_cpu", 0.0) / (r["pages"] or 1)
+                    for r in results[name]["runs"]), 2)
 
         # memory growth: newsarchive on a small and on a large site
         rss: dict[str, Any] = {}
@@ -552,10 +581,14 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "definitions": {
             "pages_per_s": "distinct article pages served 200 during the run / process wall "
                            "time; extraction: pages / time of the warm extraction loop",
+            "cpu_ms_per_page": "user+system CPU of the process tree per page (process start "
+                               "and stop included; extraction: the warm loop)",
             "cpu_pct": "user+system CPU of the process tree / wall time (100 = one core): "
                        "wait4 rusage, or the sum of per-process CPU sampled every "
                        "0.1 s if higher",
             "peak_rss_mb": "highest sampled sum of RSS over the process tree (0.1 s)",
+            "peak_pss_mb": "highest sampled sum of PSS over the process tree (0.1 s): "
+                           "pages shared between processes counted once",
             "maxrss_mb": "kernel peak RSS of the largest single process",
         },
         "results": results,

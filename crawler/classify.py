@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 from parsel import Selector
 
-__all__ = ["ARTICLE_TYPES", "PageEvidence", "is_article", "page_evidence"]
+__all__ = ["ARTICLE_TYPES", "PageEvidence", "declares_article", "head_selector", "is_article",
+           "page_evidence"]
 
 ARTICLE_TYPES = frozenset({
     "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle",
@@ -33,15 +34,38 @@ _LISTING_PATH = re.compile(
     r"gallery|galleries|photos|video|videos|about|contact|newsletter|subscribe|login)"
     r"(/|$)", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
+_HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
+_DATE_XPATH = ('//meta[@property="article:published_time" or @name="date" or '
+               '@itemprop="datePublished" or @name="pubdate" or @name="publish-date"]'
+               '/@content')
 
 
 @dataclass
 class PageEvidence:
+    """What a page says of itself. The costlier clues (a publication date in the markup,
+    words of prose) are looked up only when :func:`is_article` gets that far."""
+
     jsonld_types: set[str] = field(default_factory=set)
     og_type: str | None = None
-    has_published_date: bool = False
-    prose_words: int = 0
     jsonld: list[dict[str, Any]] = field(default_factory=list)
+    selector: Selector | None = field(default=None, repr=False)
+    jsonld_date: bool = False
+    _published: bool | None = field(default=None, repr=False)
+    _prose: int | None = field(default=None, repr=False)
+
+    @property
+    def has_published_date(self) -> bool:
+        if self._published is None:
+            sel = self.selector
+            self._published = self.jsonld_date or (sel is not None and bool(
+                sel.xpath(_DATE_XPATH).get() or sel.xpath("//article//time/@datetime").get()))
+        return self._published
+
+    @property
+    def prose_words(self) -> int:
+        if self._prose is None:
+            self._prose = _prose_words(self.selector) if self.selector is not None else 0
+        return self._prose
 
 
 def _walk_jsonld(node: Any) -> Iterator[dict[str, Any]]:
@@ -73,29 +97,43 @@ def _types(obj: dict[str, Any]) -> set[str]:
     return {str(v).lower().rpartition("/")[2] for v in values if v}
 
 
+def _prose_words(selector: Selector) -> int:
+    """Words in paragraphs of 12 words or more (prose, not teasers or captions), outside
+    footers and navigation."""
+    root = selector.root
+    if not hasattr(root, "xpath"):
+        return 0
+    words = 0
+    for p in root.xpath("//p[not(ancestor::footer) and not(ancestor::nav)]"):
+        count = len(_WORD.findall(" ".join(p.itertext())))
+        if count >= 12:
+            words += count
+    return words
+
+
 def page_evidence(selector: Selector) -> PageEvidence:
-    ev = PageEvidence()
+    ev = PageEvidence(selector=selector)
     ev.jsonld = jsonld_objects(selector)
     for obj in ev.jsonld:
         ev.jsonld_types |= _types(obj)
         if obj.get("datePublished"):
-            ev.has_published_date = True
+            ev.jsonld_date = True
     og = selector.xpath('//meta[@property="og:type"]/@content').get()
     ev.og_type = og.strip().lower() if og else None
-    if selector.xpath(
-            '//meta[@property="article:published_time" or @name="date" or '
-            '@itemprop="datePublished" or @name="pubdate" or @name="publish-date"]'
-            '/@content').get() or selector.xpath("//article//time/@datetime").get():
-        ev.has_published_date = True
-    paragraphs = selector.xpath("//p[not(ancestor::footer) and not(ancestor::nav)]")
-    words = 0
-    for p in paragraphs:
-        text = " ".join(p.xpath(".//text()").getall())
-        count = len(_WORD.findall(text))
-        if count >= 12:  # prose, not a teaser or a caption
-            words += count
-    ev.prose_words = words
     return ev
+
+
+def head_selector(text: str) -> Selector | None:
+    """The page's ``<head>`` alone, parsed (a fraction of the cost of the whole page), or
+    None when the page has no ``</head>``."""
+    m = _HEAD_END.search(text)
+    return Selector(text=text[:m.start()], type="html") if m else None
+
+
+def declares_article(evidence: PageEvidence) -> bool:
+    """The page calls itself an article (JSON-LD type or ``og:type``): the clues that
+    :func:`is_article` accepts before any other once the URL patterns had their say."""
+    return bool(evidence.jsonld_types & ARTICLE_TYPES) or evidence.og_type == "article"
 
 
 def is_article(url: str, evidence: PageEvidence, *, allow: Sequence[re.Pattern[str]] = (),
@@ -105,9 +143,7 @@ def is_article(url: str, evidence: PageEvidence, *, allow: Sequence[re.Pattern[s
         return False
     if allow:
         return any(p.search(url) for p in allow)
-    if evidence.jsonld_types & ARTICLE_TYPES:
-        return True
-    if evidence.og_type == "article":
+    if declares_article(evidence):
         return True
     if evidence.jsonld_types & LISTING_TYPES or evidence.og_type in (
             "website", "profile", "video.other"):

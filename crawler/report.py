@@ -33,10 +33,12 @@ logger = logging.getLogger(__name__)
 
 _REPORTS: weakref.WeakKeyDictionary[Crawler, RunReport] = weakref.WeakKeyDictionary()
 # Pages that answer 200 but are a bot wall, not the page asked for.
+# Searched in the lower-cased start of the body: a case-sensitive search is several times
+# faster than an IGNORECASE one, and this runs for every response.
 _CHALLENGE = re.compile(
-    rb"<title>\s*(just a moment|attention required|access denied|are you a robot|"
+    rb"<title>\s*(?:just a moment|attention required|access denied|are you a robot|"
     rb"verify you are human|security check)|cf-browser-verification|cf-challenge|"
-    rb"px-captcha|g-recaptcha|h-captcha|captcha-delivery", re.IGNORECASE)
+    rb"px-captcha|g-recaptcha|h-captcha|captcha-delivery")
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class RunReport:
         if status >= 400:
             self.inc(site, f"http_{status // 100}xx")
         if status in (401, 403, 429) or (
-                status == 200 and _CHALLENGE.search(response.body[:8192])):
+                status == 200 and _CHALLENGE.search(response.body[:8192].lower())):
             self.inc(site, "blocked")
 
     def request_dropped(self, request: Request, **_: Any) -> None:

@@ -116,7 +116,7 @@ TRAFILATURA_FAVOR_PRECISION = False
 TRAFILATURA_INCLUDE_TABLES = True
 TRAFILATURA_TARGET_LANGUAGE = None
 TRAFILATURA_MIN_WORDS = 40
-TRAFILATURA_PROCESSES = -1  # extraction worker processes; -1: one per core beyond the first
+TRAFILATURA_PROCESSES = -1  # extraction worker processes; -1: one per core (0 on one core)
 TRAFILATURA_MAX_PENDING = 0  # pages in or waiting for the pool; 0: twice the processes
 
 # --- newsarchive: where everything goes (ARCHIVE_*) ---------------------------------------

@@ -1,10 +1,12 @@
 """Extraction off the reactor: a pool of worker processes with bounded work in flight.
 
 trafilatura costs 15-25 ms of CPU per page: run in the crawl's process it holds the
-reactor and leaves the other cores idle. Workers are started by a forkserver (clean
-processes, never forks of the running reactor) and build trafilatura's configuration
-once each. At most ``max_pending`` pages wait for or sit in the pool; callers await a
-slot, which holds back Scrapy's scraper and with it the downloads, so memory stays flat.
+reactor and leaves the other cores idle. By default there is one worker per core (the
+reactor's share of a core is small next to extraction's). Workers are started by a
+forkserver (clean processes, never forks of the running reactor) and build
+trafilatura's configuration once each. At most ``max_pending`` pages wait for or sit in
+the pool; callers await a slot, which holds back Scrapy's scraper and with it the
+downloads, so memory stays flat.
 With ``processes=0`` extraction runs in a thread instead (one-core machines).
 """
 
@@ -30,10 +32,15 @@ _OPTIONS: ExtractionOptions | None = None
 
 
 def default_processes() -> int:
-    """One worker per core beyond the first (the reactor's)."""
+    """One worker per usable core, none on a one-core machine.
+
+    The reactor needs a few ms of CPU per page against 30-40 ms of extraction, so a core
+    kept for it would idle most of the time: on two cores, one worker caps the crawl at
+    one core's extraction rate (see the crawl benchmark in README).
+    """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
-    return max(cores - 1, 0)
+    return cores if cores > 1 else 0
 
 
 def _watch_crawl(pid: int) -> None:

@@ -9,6 +9,7 @@ crashed run are repaired and published at start-up.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import weakref
@@ -211,6 +212,7 @@ class WarcArchive:
         article.warc_record_id = ref.record_id
 
 
+@functools.cache
 def _extractor() -> str:
     from importlib.metadata import version  # noqa: PLC0415
 

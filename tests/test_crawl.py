@@ -263,3 +263,20 @@ def test_scrapy_crawl_runs_the_same_spider(sample_site: Any, manifest: dict[str,
         cwd=REPO, capture_output=True, text=True, timeout=180, check=False)
     assert result.returncode == 0, result.stderr
     assert paths(read_articles(out), sample_site.base_url) == expected(manifest, "rss")
+
+
+def test_jobdir_disk_queues_crawl_everything(sample_site: Any, manifest: dict[str, Any],
+                                             tmp_path: Path) -> None:
+    # Scrapy's JOBDIR (disk-backed request queues and seen-set, for large crawls) also
+    # gives the spider a ``state`` dict: it must not clash with the spider's own state.
+    job = tmp_path / "job"
+    result = run_cli("crawl", sample_site.base_url + "/", "-o", str(tmp_path / "out"),
+                     "-s", f"JOBDIR={job}", "-s", "TRAFILATURA_PROCESSES=0")
+    assert result.returncode == 0, result.stderr
+    got = paths(read_articles(tmp_path / "out"), sample_site.base_url)
+    assert got == sorted(a["path"] for a in manifest["articles"])
+    assert (job / "requests.queue").is_dir()
+    # the seen-set on disk: per request, a 2-byte length and a 20-byte fingerprint
+    seen = (job / "requests.seen").read_bytes()
+    assert len(seen) % 22 == 0 and seen[:2] == b"\x00\x14"
+    assert len(seen) // 22 > len(manifest["articles"])

@@ -145,3 +145,38 @@ def test_entries_with_unexpanded_entities_are_dropped() -> None:
             b"<item><link>https://n.example/&e;</link></item>"
             b"<item><link>https://n.example/ok</link></item></channel></rss>")
     assert [e.url for e in parse_feed(feed, "https://n.example/f")] == ["https://n.example/ok"]
+
+
+def test_head_alone_decides_articles_that_say_so() -> None:
+    from crawler.classify import declares_article, head_selector
+
+    head = head_selector(ARTICLE_PAGE)
+    assert head is not None
+    assert declares_article(page_evidence(head))
+    # a listing's head does not decide: the whole page is needed for a "no"
+    listing = """<html><head><meta property="og:type" content="website"></head><body>
+    <script type="application/ld+json">{"@type": "NewsArticle"}</script></body></html>"""
+    head = head_selector(listing)
+    assert head is not None
+    assert not declares_article(page_evidence(head))
+    assert is_article("https://n.example/x", page_evidence(Selector(text=listing)))
+    assert head_selector("<p>no head at all</p>") is None
+
+
+def test_publication_date_and_prose_only_when_needed() -> None:
+    ev = page_evidence(Selector(text="<html><body><article><time datetime='2026-11-01'>"
+                                     f"</time><p>{'word ' * 90}</p><footer><p>"
+                                     f"{'word ' * 50}</p></footer></article></body></html>"))
+    assert ev.has_published_date
+    assert ev.prose_words == 90
+    assert is_article("https://n.example/x", ev)
+    assert not is_article("https://n.example/x", ev, min_words=100)
+
+
+def test_url_fingerprints_are_short_and_tell_urls_apart() -> None:
+    from crawler.urls import url_fingerprint
+
+    a = url_fingerprint("https://n.example/a/1")
+    assert len(a) == 16
+    assert a == url_fingerprint("https://n.example/a/1")
+    assert a != url_fingerprint("https://n.example/a/2")

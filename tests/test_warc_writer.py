@@ -12,6 +12,7 @@ import hashlib
 import io
 import random
 import re
+import shutil
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,6 +82,16 @@ def _sha1_b32(data: bytes) -> str:
 def _writer(tmp_path: Path, **kw: Any) -> WarcWriter:
     kw.setdefault("hostname", "crawl-1.example.org")
     return WarcWriter(tmp_path, prefix="test", info=INFO, **kw)
+
+
+def _assert_sidecar_is_cdxj_indexers(warc: Path, tmp_path: Path) -> None:
+    """The sidecar made while writing is the one cdxj-indexer makes from the closed file."""
+    from pipelines.warc import index_warc, sidecar_path
+
+    copy = tmp_path / "reindexed" / warc.name
+    copy.parent.mkdir(exist_ok=True)
+    shutil.copy(warc, copy)
+    assert index_warc(copy).read_bytes() == sidecar_path(warc).read_bytes()
 
 
 def _all_records(paths: list[Path]) -> dict[str, list[ReadRecord]]:
@@ -285,7 +296,11 @@ def test_request_credentials_host_and_post_body_r13(tmp_path: Path, keep: bool) 
 # -- a full file: R1, R5, R7, R14, R16, R20-R22 ---------------------------------------------
 
 
-def test_file_round_trip(tmp_path: Path) -> None:
+def test_file_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_read_back(*_: Any, **__: Any) -> Path:
+        raise AssertionError("a file of GET captures is indexed as it is written")
+
+    monkeypatch.setattr("pipelines.warc.writer.index_warc", no_read_back)
     published: list[tuple[Path, Path | None]] = []
     writer = _writer(tmp_path, on_published=lambda w, c: published.append((w, c)))
     gz = capture("http://news.example/a/gz?id=1", body=GZ_BODY, response_headers=[
@@ -418,6 +433,7 @@ def test_file_round_trip(tmp_path: Path) -> None:
             for r in (ref_gz, ref_chunked, ref_redirect, ref_trunc)}
     assert refs == got
     assert {ln.fields["status"] for ln in lines} == {"200", "302"}
+    _assert_sidecar_is_cdxj_indexers(warc, tmp_path)
 
 
 def test_extraction_needs_hold_once_file_closed(tmp_path: Path) -> None:
@@ -584,6 +600,8 @@ def test_dedup_revisits_across_runs_replay_in_pywb(tmp_path: Path) -> None:
     assert nm.http_statusline == "304 Not Modified"
     assert nm.get("WARC-Payload-Digest") is None
 
+    for path in paths:  # run 1 indexed while writing, run 2 (a 304) read back
+        _assert_sidecar_is_cdxj_indexers(path, tmp_path)
     cdx = [ln for p in out.glob("*.cdxj") for ln in read_cdxj(p)]
     revisit_lines = [ln for ln in cdx if ln.fields["mime"] == "warc/revisit"]
     assert len(revisit_lines) == 4  # 3 identical-payload + the 304

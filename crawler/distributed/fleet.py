@@ -234,9 +234,9 @@ class FleetRun:
         return int(self.client.zcard(self.keys.key("queue")))
 
     # --- articles -------------------------------------------------------------------------
-    def claim_article(self, keys: set[str]) -> bool:
-        """True if none of ``keys`` (canonical URLs of one page) is claimed by another
-        live worker of the run; this worker claims them. Claims of a dead worker are
+    def claim_article(self, keys: set[bytes]) -> bool:
+        """True if none of ``keys`` (fingerprints of one page's canonical URLs) is claimed
+        by another live worker of the run; this worker claims them. Claims of a dead worker are
         taken over with its requests."""
         k = self.keys
         return bool(self._claim(keys=[k.key("articles"), k.key("workers")],

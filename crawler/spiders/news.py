@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
+from parsel import Selector
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
@@ -23,7 +24,13 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from crawler.classify import is_article, page_evidence
+from crawler.classify import (
+    PageEvidence,
+    declares_article,
+    head_selector,
+    is_article,
+    page_evidence,
+)
 from crawler.config import ConfigError, SiteConfig, load_sites, override_sites, site_from_urls
 from crawler.discovery import DiscoveryError, Entry, feed_links, parse_feed, parse_sitemap
 from crawler.distributed.leases import release
@@ -34,7 +41,7 @@ from crawler.incremental import IncrementalState
 from crawler.items import FetchedPage
 from crawler.middlewares import WARC_REF_KEY, NotArchived
 from crawler.report import RunReport
-from crawler.urls import in_domains, normalize_url
+from crawler.urls import in_domains, normalize_url, url_fingerprint
 from pipelines.warc_archive import WarcArchive
 
 if TYPE_CHECKING:
@@ -106,7 +113,7 @@ class NewsSpider(scrapy.Spider):
             # netloc, port included).
             name: LinkExtractor(deny=list(s.follow_deny) + list(_DENY_LINKS), unique=True)
             for name, s in self.sites.items()}
-        self.emitted: set[str] = set()
+        self.emitted: set[bytes] = set()  # url_fingerprint of emitted URLs
         self.tracking: list[str] = []
         self.default_depth = 2
         self.min_words = 80
@@ -114,9 +121,9 @@ class NewsSpider(scrapy.Spider):
         self.robots_sitemaps = True
         self.feed_autodiscovery = True
         self.archive: WarcArchive | None = None
-        self.state: IncrementalState | None = None
+        self.incremental: IncrementalState | None = None
         self.max_pages = 0
-        self._requested: dict[str, set[str]] = {}
+        self._requested: dict[str, set[bytes]] = {}  # URL fingerprints per site
 
     @staticmethod
     def _sites_from_args(url: str | None, urls_file: str | None, config: str | None,
@@ -144,7 +151,7 @@ class NewsSpider(scrapy.Spider):
         spider.feed_autodiscovery = settings.getbool("NEWS_FEED_AUTODISCOVERY")
         spider.max_pages = settings.getint("NEWS_MAX_PAGES_PER_SITE")
         spider.archive = WarcArchive.of(crawler)
-        spider.state = IncrementalState.of(crawler)
+        spider.incremental = IncrementalState.of(crawler)
         # Per-site delay and concurrency become Scrapy download slots (one per domain).
         slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
         for site in spider.sites.values():
@@ -183,7 +190,8 @@ class NewsSpider(scrapy.Spider):
         if self.max_pages <= 0:
             return True
         seen = self._requested.setdefault(site.name, set())
-        if url in seen:
+        key = url_fingerprint(url)
+        if key in seen:
             return True
         if len(seen) >= self.max_pages:
             self._count("news/over_page_budget")
@@ -194,7 +202,7 @@ class NewsSpider(scrapy.Spider):
                                     site.name, self.max_pages)
             report.inc(site.name, "over_page_budget")
             return False
-        seen.add(url)
+        seen.add(key)
         return True
 
     def _request(self, url: str, site: SiteConfig, source: str, callback: Any,
@@ -207,8 +215,8 @@ class NewsSpider(scrapy.Spider):
         if callback in (self.parse_feed, self.parse_sitemap):
             # conditional: a 304 comes to the callback (and is archived as a revisit)
             meta["handle_httpstatus_list"] = [304]
-            if self.state is not None:
-                headers = self.state.conditional_headers(url)
+            if self.incremental is not None:
+                headers = self.incremental.conditional_headers(url)
         return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta,
                               headers=headers or None)
 
@@ -272,8 +280,8 @@ class NewsSpider(scrapy.Spider):
             if not request.meta.get("news_is_sitemap"):
                 new += 1
             yield request
-        if self.state is not None and response is not None:
-            self.state.source_fetched(response, site.name, new)
+        if self.incremental is not None and response is not None:
+            self.incremental.source_fetched(response, site.name, new)
 
     def _entry_requests(self, entries: list[Entry], site: SiteConfig, source: str,
                         callback: Any, since: datetime | None) -> Iterable[scrapy.Request]:
@@ -287,7 +295,7 @@ class NewsSpider(scrapy.Spider):
             if entry.is_sitemap:
                 request = self._request(entry.url, site, "sitemap", self.parse_sitemap,
                                         depth_reset=True, news_is_sitemap=True)
-            elif self.state is not None and not self.state.should_fetch(entry.url):
+            elif self.incremental is not None and not self.incremental.should_fetch(entry.url):
                 continue
             else:
                 listed = entry.date.isoformat() if entry.date else None
@@ -300,8 +308,8 @@ class NewsSpider(scrapy.Spider):
         if response.status != 304:
             return False
         self._count("news/not_modified")
-        if self.state is not None:
-            self.state.source_fetched(response, site.name, 0)
+        if self.incremental is not None:
+            self.incremental.source_fetched(response, site.name, 0)
         return True
 
     def parse_feed(self, response: Response) -> Iterable[scrapy.Request]:
@@ -341,8 +349,7 @@ class NewsSpider(scrapy.Spider):
             return
         source = response.meta.get("news_source", "link")
         depth = response.meta.get("depth", 0)
-        patterns = self._patterns[site.name]
-        evidence = page_evidence(response.selector)
+        head = head_selector(response.text)
         if source == "start" and site.feed_autodiscovery and self.feed_autodiscovery:
             for url in feed_links(response.selector, response.url):
                 if in_domains(url, site.allowed_domains) and url not in site.feeds:
@@ -351,11 +358,10 @@ class NewsSpider(scrapy.Spider):
                                             depth_reset=True)
                     if request is not None:
                         yield request
-        article = is_article(response.url, evidence, allow=patterns["article_allow"],
-                             deny=patterns["article_deny"], min_words=self.min_words)
+        article = self._is_article(response, site, head)
         emitted = False
         if article:
-            for item in self._emit(response, site, source):
+            for item in self._emit(response, site, source, head):
                 emitted = True
                 yield item
         if not emitted and self.archive is not None:
@@ -365,7 +371,7 @@ class NewsSpider(scrapy.Spider):
                 depth < self.depth_for(site):
             for link in self._link_extractors[site.name].extract_links(response):
                 if in_domains(link.url, site.allowed_domains) and (
-                        self.state is None or self.state.should_fetch(link.url)) and \
+                        self.incremental is None or self.incremental.should_fetch(link.url)) and \
                         (request := self._request(link.url, site, "link",
                                                   self.parse_page)) is not None:
                     yield request
@@ -384,12 +390,30 @@ class NewsSpider(scrapy.Spider):
                 return response.body.decode("cp1252", errors="replace")
         return response.text
 
-    def _emit(self, response: TextResponse, site: SiteConfig, source: str) -> Iterable[Any]:
-        canonical = response.xpath('//link[@rel="canonical"]/@href').get()
-        keys = {normalize_url(response.url, self.tracking)}
+    def _is_article(self, response: TextResponse, site: SiteConfig,
+                    head: Selector | None) -> bool:
+        """``is_article``, parsing no more of the page than it takes: the URL patterns
+        first, then the ``<head>`` alone (most articles say so there), then the page."""
+        patterns = self._patterns[site.name]
+        allow, deny = patterns["article_allow"], patterns["article_deny"]
+        if not allow and not any(p.search(response.url) for p in deny) and \
+                head is not None and declares_article(page_evidence(head)):
+            return True
+        evidence = page_evidence(response.selector) if not allow else PageEvidence()
+        return is_article(response.url, evidence, allow=allow, deny=deny,
+                          min_words=self.min_words)
+
+    def _emit(self, response: TextResponse, site: SiteConfig, source: str,
+              head: Selector | None) -> Iterable[Any]:
+        xpath = '//link[@rel="canonical"]/@href'
+        # the first canonical link of the page is the head's first, when the head has one
+        canonical = (head.xpath(xpath).get() if head is not None else None) or \
+            response.xpath(xpath).get()
+        keys = {url_fingerprint(normalize_url(response.url, self.tracking))}
         if canonical:
             with suppress(ValueError):
-                keys.add(normalize_url(response.urljoin(canonical.strip()), self.tracking))
+                keys.add(url_fingerprint(
+                    normalize_url(response.urljoin(canonical.strip()), self.tracking)))
         fleet = Fleet.of(self.crawler)
         if keys & self.emitted or (fleet is not None and not fleet.claim_article(keys)):
             self._count("news/duplicate_articles")

@@ -1,16 +1,22 @@
-"""CDXJ sidecar index of a closed WARC file, by cdxj-indexer (R22)."""
+"""CDXJ sidecar index of a WARC file, by cdxj-indexer (R22).
+
+``index_warc`` reads a closed file back (repairs, files with POST captures);
+``pipelines.warc.recordindex.RecordIndexer`` gives the lines of records as they are
+written, and ``write_sidecar`` stores them.
+"""
 
 from __future__ import annotations
 
 import io
 import logging
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from pipelines.durable import fsync_dir
 from pipelines.warc.names import OPEN_SUFFIX, WARC_SUFFIX, sidecar_name
 
-__all__ = ["index_warc", "sidecar_path"]
+__all__ = ["index_warc", "sidecar_path", "write_sidecar"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +48,19 @@ def index_warc(warc_path: Path, *, post_append: bool = True) -> Path:
     # payload digest (our 304 revisits) and never closes it
     if indexer.writer is not None:
         indexer.writer.out.close()
-    lines = sorted(line.encode("utf-8") for line in out.getvalue().splitlines())
+    return write_sidecar(warc_path, (line.encode("utf-8")
+                                     for line in out.getvalue().splitlines()))
+
+
+def write_sidecar(warc_path: Path, lines: Iterable[bytes]) -> Path:
+    """``<name>.cdxj`` beside ``warc_path``: ``lines`` sorted byte-wise, written as
+    ``.open``, fsynced, renamed."""
+    ordered = sorted(lines)
     final = sidecar_path(warc_path)
     tmp = final.with_name(final.name + OPEN_SUFFIX)
     try:
         with tmp.open("wb") as fh:
-            fh.writelines(line + b"\n" for line in lines)
+            fh.writelines(line + b"\n" for line in ordered)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, final)
@@ -55,5 +68,6 @@ def index_warc(warc_path: Path, *, post_append: bool = True) -> Path:
         tmp.unlink(missing_ok=True)  # a full disk leaves no half sidecar behind
         raise
     fsync_dir(final.parent)
-    logger.debug("indexed %s: %d CDXJ lines", warc_path.name, len(lines))
+    logger.debug("indexed %s: %d CDXJ lines", warc_path.name, len(ordered))
     return final
+

@@ -1,7 +1,8 @@
 """Rotating WARC file writer (R1-R5, R14, R18-R22).
 
 ``WarcWriter`` owns a directory of ``*.warc.gz.open`` files. Each record is its own gzip
-member (warcio's ``WARCWriter(gzip=True)``); each file starts with a ``warcinfo``. A
+member (warcio's record serialisation, compressed by zlib at level 6: warcio's level 9
+costs 60% more CPU on HTML for 0.6% smaller records); each file starts with a ``warcinfo``. A
 capture group (response/revisit + request) is serialised to memory first, so the size
 check before writing is exact: if the group would push the current file past
 ``max_size`` (or the file is older than ``max_age``), the file is rotated and the group
@@ -16,7 +17,10 @@ file as the response they refer to (R4). The size check reserves room for those 
 ``max_size`` only when a single capture is larger than it.
 
 Closing a file: flush, fsync, ``os.replace`` to the final name, fsync of the directory,
-CDXJ sidecar (cdxj-indexer), then ``on_published(warc, cdxj)``.
+CDXJ sidecar, then ``on_published(warc, cdxj)``. The sidecar's lines are cdxj-indexer's,
+made as each capture is written (its offset and length are known then); a file holding a
+capture cdxj-indexer can only index from the file (POST/PUT, a 304 revisit without payload
+digest) is indexed by reading it back instead.
 
 Threads: the writer is meant to be called from one thread at a time (e.g. Scrapy's
 ``run_in_thread`` calls, awaited one after the other); a lock still serialises all calls,
@@ -30,6 +34,7 @@ import os
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -45,8 +50,9 @@ from pipelines.storage.errors import DiskFull, is_disk_full
 from pipelines.warc import records
 from pipelines.warc.capture import HttpCapture
 from pipelines.warc.dedup import DedupEntry, DedupIndex
-from pipelines.warc.index import index_warc
+from pipelines.warc.index import index_warc, write_sidecar
 from pipelines.warc.names import OPEN_SUFFIX, new_token, warc_file_name
+from pipelines.warc.recordindex import RecordIndexer
 
 __all__ = ["CaptureRef", "WarcFileClosedError", "WarcWriter"]
 
@@ -90,6 +96,8 @@ class _OpenFile:
     # bytes set aside for the conversion/metadata records a hold may still bring (R4)
     reserved: dict[str, int] = field(default_factory=dict)
     archived: list[DedupEntry] = field(default_factory=list)
+    # CDXJ lines of the captures so far; None once the file must be read back to index
+    cdx: list[bytes] | None = field(default_factory=list)
 
 
 @dataclass
@@ -137,6 +145,7 @@ class WarcWriter:
         self.keep_credentials = keep_credentials
         self.token = token or new_token()
         self.new_id = id_factory
+        self._indexer = RecordIndexer() if index else None
         # check the name parts now, not at the first capture
         warc_file_name(prefix, datetime.now(UTC), 0, self.hostname, self.token)
         directory.mkdir(parents=True, exist_ok=True)
@@ -218,6 +227,7 @@ class WarcWriter:
                 is_revisit=is_revisit,
                 payload_digest=digest,
             )
+            self._index(target, main, ref, post=capture.method.upper() in ("POST", "PUT"))
             if is_revisit:
                 self._stats["revisits"] += 1
             elif digest and self._dedupable(capture):
@@ -325,6 +335,21 @@ class WarcWriter:
         target.archived.append(entry)
         self._pending_digests.setdefault(digest, entry)
         self._pending_urls[ref.url] = entry
+
+    def _index(self, target: _OpenFile, main: ArcWarcRecord, ref: CaptureRef, *,
+               post: bool) -> None:
+        if self._indexer is None or target.cdx is None:
+            return
+        if post:  # post-append keys need the request body: cdxj-indexer reads the file
+            target.cdx = None
+            return
+        try:
+            line = self._indexer.line(main, target.name, ref.offset, ref.length)
+        except ValueError:
+            target.cdx = None
+            return
+        if line is not None:
+            target.cdx.append(line)
 
     def _build_group(self, capture: HttpCapture, target: _OpenFile) -> _Group:
         date = records.warc_date(capture.fetch_start)
@@ -454,7 +479,8 @@ class WarcWriter:
         cdxj: Path | None = None
         if self.index:
             try:
-                cdxj = index_warc(final, post_append=target.has_post)
+                cdxj = write_sidecar(final, target.cdx) if target.cdx is not None else \
+                    index_warc(final, post_append=target.has_post)
             except OSError as exc:  # a full disk: the next run indexes and publishes it
                 logger.error("could not index %s: %s; it stays for the next run", final,
                              exc)
@@ -468,12 +494,23 @@ class WarcWriter:
                 logger.exception("on_published failed for %s", final)
 
 
+GZIP_LEVEL = 6
+
+
 def _serialise(built: Sequence[ArcWarcRecord]) -> tuple[bytes, list[int]]:
-    """The records as consecutive gzip members (warcio) and each member's end offset."""
-    buf = BytesIO()
-    writer = WARCWriter(buf, gzip=True, warc_version=records.WARC_VERSION)
+    """The records as consecutive gzip members and each member's end offset."""
+    plain = BytesIO()
+    writer = WARCWriter(plain, gzip=False, warc_version=records.WARC_VERSION)
+    members = []
     ends = []
+    size = 0
     for record in built:
+        plain.seek(0)
+        plain.truncate()
         writer.write_record(record)
-        ends.append(buf.tell())
-    return buf.getvalue(), ends
+        packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        member = packer.compress(plain.getvalue()) + packer.flush()
+        members.append(member)
+        size += len(member)
+        ends.append(size)
+    return b"".join(members), ends
