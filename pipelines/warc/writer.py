@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
-from typing import BinaryIO, Self
+from typing import TYPE_CHECKING, BinaryIO, Self
 
 from warcio.recordloader import ArcWarcRecord
 from warcio.warcwriter import WARCWriter
@@ -52,7 +52,9 @@ from pipelines.warc.capture import HttpCapture
 from pipelines.warc.dedup import DedupEntry, DedupIndex
 from pipelines.warc.index import index_warc, write_sidecar
 from pipelines.warc.names import OPEN_SUFFIX, new_token, warc_file_name
-from pipelines.warc.recordindex import RecordIndexer
+
+if TYPE_CHECKING:
+    from pipelines.warc.recordindex import RecordIndexer
 
 __all__ = ["CaptureRef", "WarcFileClosedError", "WarcWriter"]
 
@@ -145,7 +147,12 @@ class WarcWriter:
         self.keep_credentials = keep_credentials
         self.token = token or new_token()
         self.new_id = id_factory
-        self._indexer = RecordIndexer() if index else None
+        self._indexer: RecordIndexer | None = None
+        if index:
+            # imported here: readers import pipelines.warc and must not pay for cdxj-indexer
+            from pipelines.warc.recordindex import RecordIndexer  # noqa: PLC0415
+
+            self._indexer = RecordIndexer()
         # check the name parts now, not at the first capture
         warc_file_name(prefix, datetime.now(UTC), 0, self.hostname, self.token)
         directory.mkdir(parents=True, exist_ok=True)
