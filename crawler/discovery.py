@@ -118,8 +118,12 @@ def parse_sitemap(body: bytes, base_url: str, max_size: int = 0) -> list[Entry]:
     return entries
 
 
-def parse_feed(body: bytes, base_url: str) -> list[Entry]:
-    """Entries of an RSS 0.9x/2.0, RSS 1.0 (RDF) or Atom feed."""
+def parse_feed(body: bytes, base_url: str,
+               problems: list[str] | None = None) -> list[Entry]:
+    """Entries of an RSS 0.9x/2.0, RSS 1.0 (RDF) or Atom feed.
+
+    A feed with XML errors is read as far as it can be (the entries it yields are whole
+    and clean); what was wrong goes to ``problems`` for the run's report."""
     entries: list[Entry] = []
     root_kind = ""
     context = _iterparse(body)
@@ -150,13 +154,19 @@ def parse_feed(body: bytes, base_url: str) -> list[Entry]:
             elem.clear()
             if len(context.error_log) > errors_at_start:
                 continue  # broken or truncated inside this entry: its values can't be trusted
-            if url:
+            if url and "\ufffd" not in url:  # undecodable bytes make no link
                 entries.append(Entry(urljoin(base_url, url), date))
     except etree.XMLSyntaxError as exc:
         if not entries:
             raise DiscoveryError(f"feed {base_url}: not XML: {exc}") from None
     if not root_kind:
         raise DiscoveryError(f"feed {base_url}: empty or not XML")
+    errors = context.error_log
+    if problems is not None and len(errors):
+        first = errors[0]
+        problems.append(f"feed {base_url}: {len(errors)} XML error(s), read as far as "
+                        f"possible ({len(entries)} entries); first at line {first.line}: "
+                        f"{first.message}")
     return entries
 
 

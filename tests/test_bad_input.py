@@ -34,6 +34,8 @@ def test_each_problem_is_named_in_the_log(broken_crawl: dict[str, Any]) -> None:
     log = broken_crawl["result"].stderr
     base = broken_crawl["base"]
     assert f"bad feed: feed {base}/feed-html.xml: root element is <html>" in log
+    # a truncated feed gives what it holds and is still named
+    assert f"bad feed: feed {base}/feed-truncated.xml: 1 XML error(s)" in log
     assert f"bad sitemap: sitemap {base}/sitemap-badgzip.xml.gz: bad gzip data" in log
     assert "HTTP 404" in log and "/news/missing-story.html" in log
 
@@ -41,7 +43,7 @@ def test_each_problem_is_named_in_the_log(broken_crawl: dict[str, Any]) -> None:
 def test_summary_counts_the_problems(broken_crawl: dict[str, Any]) -> None:
     stdout = broken_crawl["result"].stderr
     assert "4xx: 1" in stdout
-    assert "feed errors: 1" in stdout
+    assert "feed errors: 2" in stdout  # the HTML one and the truncated one
     assert "sitemap errors: 1" in stdout
 
 

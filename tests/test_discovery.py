@@ -180,3 +180,21 @@ def test_url_fingerprints_are_short_and_tell_urls_apart() -> None:
     assert len(a) == 16
     assert a == url_fingerprint("https://n.example/a/1")
     assert a != url_fingerprint("https://n.example/a/2")
+
+
+def test_a_feed_with_xml_errors_is_read_as_far_as_possible_and_named() -> None:
+    from crawler.discovery import parse_feed
+
+    body = (b"<?xml version='1.0'?><rss><channel>"
+            b"<item><link>https://x.test/good</link></item>"
+            b"<item><link>\x00\xff</item></rss></rss>" + bytes(range(256)))
+    problems: list[str] = []
+    entries = parse_feed(body, "https://x.test/feed.xml", problems)
+    assert [e.url for e in entries] == ["https://x.test/good"]
+    assert len(problems) == 1
+    assert problems[0].startswith("feed https://x.test/feed.xml: ")
+    assert "XML error" in problems[0]
+    clean: list[str] = []
+    parse_feed(b"<rss><channel><item><link>https://x.test/a</link></item></channel></rss>",
+               "https://x.test/feed.xml", clean)
+    assert clean == []

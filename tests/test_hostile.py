@@ -145,7 +145,12 @@ def test_broken_feeds_and_sitemaps_are_reported_and_never_expanded(
     site = _site(hostile_crawl)
     assert site["sitemap_errors"] == 1
     assert "sitemap-badgzip.xml.gz: bad gzip data" in hostile_crawl["result"].stderr
+    # the garbage feed is named, and its undecodable "link" is never requested
+    assert site["feed_errors"] >= 1
+    assert "bad feed: feed " in hostile_crawl["result"].stderr
+    assert "feed-garbage.xml" in hostile_crawl["result"].stderr
     paths = [p for p, _ in hostile_crawl["requests"]]
+    assert not [p for p in paths if "%EF%BF%BD" in p.upper()]
     assert "/xxe-canary" not in paths  # the external entity was never fetched
     assert not [p for p in paths if "lol" in p]  # nor the billion laughs expanded
     # the huge sitemap was cut at TRUNCATE_SIZE, its offsite entries not followed

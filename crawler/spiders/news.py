@@ -316,12 +316,17 @@ class NewsSpider(scrapy.Spider):
         site = self._site(response)
         if self._not_modified(response, site):
             return
+        problems: list[str] = []
         try:
-            entries = parse_feed(response.body, response.url)
+            entries = parse_feed(response.body, response.url, problems)
         except DiscoveryError as exc:
+            problems.append(str(exc))
+            entries = None
+        for problem in problems:
             self._count("news/feed_errors")
             RunReport.of(self.crawler).inc(site.name, "feed_errors")
-            self.logger.error("bad feed: %s", exc)
+            self.logger.error("bad feed: %s", problem)
+        if entries is None:
             return
         self._count("news/feeds")
         yield from self._entries_to_requests(entries, site, "feed", self.parse_page, response)
