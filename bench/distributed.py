@@ -41,7 +41,9 @@ SETTINGS = ("-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-q",
             "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=32", "-s", "CONCURRENT_REQUESTS=32",
             "-s", f"DISTRIBUTED_IDLE_TIMEOUT={IDLE_TIMEOUT}", "-s", "DISTRIBUTED_POLL_INTERVAL=0.2",
             "-s", "DISTRIBUTED_HEARTBEAT=1", "-s", "DISTRIBUTED_WORKER_TIMEOUT=15",
-            "-s", "DISTRIBUTED_JOIN_WAIT=30", "-s", "PROGRESS_ENABLED=False")
+            "-s", "DISTRIBUTED_JOIN_WAIT=30", "-s", "PROGRESS_ENABLED=False",
+            # the benchmark site is on loopback, refused by default (EGRESS_ALLOW)
+            "-s", "EGRESS_ALLOW=127.0.0.1/32")
 
 
 def _env() -> dict[str, str]:
