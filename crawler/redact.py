@@ -1,9 +1,9 @@
-"""Keep credentials out of the log: every record is redacted before any handler sees it.
+"""Keep credentials out of the log: every record's message is redacted when it is formatted.
 
 Scrapy logs the overridden settings at startup (``AWS_SECRET_ACCESS_KEY`` given with
 ``-s`` included), request headers in debug messages, and URLs that may carry a password
 (``redis://:pw@host``). ``RedactLogs`` (an extension, created before that first log line)
-installs a log record factory that replaces, in every message:
+installs a log record factory whose records replace, in their message:
 
 - the values of the secret settings in force (``REDACT_SETTINGS``: AWS keys, HTTP auth and
   proxy passwords, the state URL's password, ``Authorization``/``Cookie`` request headers);
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
-__all__ = ["MASK", "RedactLogs", "Redactor", "install", "secrets_in"]
+__all__ = ["MASK", "RedactLogs", "RedactedLogRecord", "Redactor", "install", "secrets_in"]
 
 MASK = "***"
 _KEY_VALUE = re.compile(
@@ -94,6 +94,36 @@ _INSTALLED = False
 _LOCK = threading.Lock()
 
 
+class RedactedLogRecord(logging.LogRecord):
+    """A log record whose message is redacted when formatted."""
+
+    def getMessage(self) -> str:
+        return _REDACTOR(super().getMessage())
+
+
+_REDACTING: dict[type[logging.LogRecord], type[logging.LogRecord]] = {
+    logging.LogRecord: RedactedLogRecord, RedactedLogRecord: RedactedLogRecord}
+
+
+def _redacting(record_class: type[logging.LogRecord]) -> type[logging.LogRecord]:
+    """``record_class`` with a ``getMessage`` that redacts.
+
+    Redaction happens when a handler formats the record, not when it is made: a crawl makes
+    a debug record per item (its repr holds the whole page) that no handler at ``INFO``
+    ever formats, and redacting those cost more CPU than fetching and archiving the page.
+    """
+    subclass = _REDACTING.get(record_class)
+    if subclass is None:
+        def get_message(self: logging.LogRecord) -> str:
+            return _REDACTOR(record_class.getMessage(self))
+
+        subclass = type(f"Redacted{record_class.__name__}", (record_class,),
+                        {"getMessage": get_message, "__module__": __name__})
+        _REDACTING[record_class] = subclass
+        _REDACTING[subclass] = subclass
+    return subclass
+
+
 def install(secrets: Iterable[str] = ()) -> Redactor:
     """Redact every log record made from now on in this process (idempotent)."""
     global _INSTALLED  # noqa: PLW0603 - one record factory per process
@@ -104,13 +134,7 @@ def install(secrets: Iterable[str] = ()) -> Redactor:
 
             def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
                 record = previous(*args, **kwargs)
-                try:
-                    message = record.getMessage()
-                except (TypeError, ValueError):
-                    return record
-                redacted = _REDACTOR(message)
-                if redacted != message:
-                    record.msg, record.args = redacted, None
+                record.__class__ = _redacting(type(record))
                 return record
 
             logging.setLogRecordFactory(factory)
