@@ -71,6 +71,8 @@ class WarcRecorderMiddleware:
     def __init__(self, crawler: Crawler, archive: WarcArchive) -> None:
         self.crawler = crawler
         self.archive = archive
+        # an HTML capture's file stays open for its text records, when text is extracted
+        self.holding = crawler.settings.getbool("TRAFILATURA_ENABLED")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -85,8 +87,8 @@ class WarcRecorderMiddleware:
         if "cached" in response.flags or not request.meta.get(_SEEN_KEY):
             return response
         content_type = response.headers.get(b"Content-Type") or b""
-        hold = 200 <= response.status < 300 and content_type.split(b";")[0].strip().lower() \
-            in _HTML_TYPES
+        hold = self.holding and 200 <= response.status < 300 and \
+            content_type.split(b";")[0].strip().lower() in _HTML_TYPES
         try:
             ref = await self.archive.write_capture(capture_of(request, response), hold=hold)
         except DiskFull as exc:

@@ -185,7 +185,16 @@ def small_files_crawl(sample_site: Any, tmp_path_factory: pytest.TempPathFactory
     return Crawl.read(out, result)
 
 
-ALL_CRAWLS = ["route_crawl", "sample_crawl", "small_files_crawl"]
+@pytest.fixture(scope="module")
+def archive_only_crawl(sample_site: Any, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
+    """No extraction (``TRAFILATURA_ENABLED=False``), small files: fetch and archive only."""
+    out = tmp_path_factory.mktemp("archive-only")
+    result = run_cli("crawl", sample_site.base_url + "/", "-o", str(out), "-v",
+                     "-s", "TRAFILATURA_ENABLED=False", "-s", f"WARC_MAX_SIZE={SMALL_WARC}")
+    return Crawl.read(out, result)
+
+
+ALL_CRAWLS = ["route_crawl", "sample_crawl", "small_files_crawl", "archive_only_crawl"]
 
 
 @pytest.fixture(params=ALL_CRAWLS)
@@ -576,6 +585,31 @@ def test_small_files_keep_groups_together_r4(small_files_crawl: Crawl,
             for link in ("WARC-Concurrent-To", "WARC-Refers-To"):
                 if rec.get(link):
                     assert rec.get(link) in ids, (path.name, rec.rec_type, link)
+
+
+def test_archive_only_archives_what_a_full_crawl_does(archive_only_crawl: Crawl,
+                                                     sample_crawl: Crawl) -> None:
+    def urls(crawl: Crawl) -> set[str]:
+        return {r.get("WARC-Target-URI") for r in crawl.records(*CAPTURE_TYPES)}
+
+    assert urls(archive_only_crawl) == urls(sample_crawl)
+    assert not archive_only_crawl.records("conversion", "metadata")
+    assert read_articles(archive_only_crawl.out) == []
+    assert read_articles(sample_crawl.out)  # the same pages do hold articles
+    # the spider knew the article pages, and sent none through the pipelines
+    log = archive_only_crawl.result.stderr
+    found = re.search(r"'news/article_pages': (\d+)", log)
+    assert found and int(found[1]) >= len(read_articles(sample_crawl.out)), log[-3000:]
+    assert "'item_scraped_count'" not in log
+
+
+def test_archive_only_files_close_during_the_crawl(archive_only_crawl: Crawl) -> None:
+    """With no text records to wait for, no capture holds its file open: full files close
+    (and are published) while the crawl goes on, not all at its end."""
+    log = archive_only_crawl.result.stderr
+    closing = log.index("Closing spider")
+    assert len(archive_only_crawl.files) >= 3
+    assert len(re.findall(r"closed WARC file", log[:closing])) >= 2
 
 
 def test_only_single_capture_files_exceed_the_size_r4(small_files_crawl: Crawl) -> None:

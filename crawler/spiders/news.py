@@ -120,6 +120,8 @@ class NewsSpider(scrapy.Spider):
         self.follow_article_links = False
         self.robots_sitemaps = True
         self.feed_autodiscovery = True
+        # pages go to the pipelines for extraction; archive-only crawls emit none
+        self.extracting = True
         self.archive: WarcArchive | None = None
         self.incremental: IncrementalState | None = None
         self.max_pages = 0
@@ -150,6 +152,7 @@ class NewsSpider(scrapy.Spider):
         spider.robots_sitemaps = settings.getbool("NEWS_ROBOTS_SITEMAPS")
         spider.feed_autodiscovery = settings.getbool("NEWS_FEED_AUTODISCOVERY")
         spider.max_pages = settings.getint("NEWS_MAX_PAGES_PER_SITE")
+        spider.extracting = settings.getbool("TRAFILATURA_ENABLED")
         spider.archive = WarcArchive.of(crawler)
         spider.incremental = IncrementalState.of(crawler)
         # Per-site delay and concurrency become Scrapy download slots (one per domain).
@@ -425,6 +428,9 @@ class NewsSpider(scrapy.Spider):
             return
         self.emitted |= keys
         self._count("news/article_pages")
+        if not self.extracting:
+            # archive only: the capture is in the WARC and nothing would read the page item
+            return
         yield FetchedPage(
             url=response.url, html=self._page_text(response, site), status=response.status,
             fetched_at=_fetched_at(response), site=site.name,
