@@ -127,7 +127,12 @@ class SeaweedS3:
         try:
             while True:
                 try:
-                    client.list_buckets()
+                    # up once it lists, and (after a restart) reads what it stored: its
+                    # volumes load after the S3 port answers (GetObject: InternalError)
+                    for bucket in client.list_buckets().get("Buckets", []):
+                        listed = client.list_objects_v2(Bucket=bucket["Name"], MaxKeys=1)
+                        for obj in listed.get("Contents", []):
+                            client.get_object(Bucket=bucket["Name"], Key=obj["Key"])["Body"].read()
                 except (BotoCoreError, ClientError) as exc:
                     if self.process.poll() is None and time.monotonic() < deadline:
                         time.sleep(0.2)
