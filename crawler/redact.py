@@ -1,9 +1,10 @@
-"""Keep credentials out of the log: every record's message is redacted when it is formatted.
+"""Keep credentials out of the log: every record is redacted when it is formatted.
 
 Scrapy logs the overridden settings at startup (``AWS_SECRET_ACCESS_KEY`` given with
 ``-s`` included), request headers in debug messages, and URLs that may carry a password
 (``redis://:pw@host``). ``RedactLogs`` (an extension, created before that first log line)
-installs a log record factory whose records replace, in their message:
+installs a log record factory whose records replace, in their message, exception text and
+stack:
 
 - the values of the secret settings in force (``REDACT_SETTINGS``: AWS keys, HTTP auth and
   proxy passwords, the state URL's password, ``Authorization``/``Cookie`` request headers);
@@ -94,11 +95,34 @@ _INSTALLED = False
 _LOCK = threading.Lock()
 
 
-class RedactedLogRecord(logging.LogRecord):
-    """A log record whose message is redacted when formatted."""
+class _Redacting:
+    """Redaction for a ``LogRecord`` class: the message, the formatted exception (a
+    traceback quotes URLs and arguments) and the stack, each when a handler reads it."""
 
     def getMessage(self) -> str:
-        return _REDACTOR(super().getMessage())
+        return _REDACTOR(super().getMessage())  # type: ignore[misc]
+
+    @property
+    def exc_text(self) -> str | None:
+        value = self.__dict__.get("exc_text")
+        return _REDACTOR(value) if value else value
+
+    @exc_text.setter
+    def exc_text(self, value: str | None) -> None:
+        self.__dict__["exc_text"] = value
+
+    @property
+    def stack_info(self) -> str | None:
+        value = self.__dict__.get("stack_info")
+        return _REDACTOR(value) if value else value
+
+    @stack_info.setter
+    def stack_info(self, value: str | None) -> None:
+        self.__dict__["stack_info"] = value
+
+
+class RedactedLogRecord(_Redacting, logging.LogRecord):
+    """A log record whose message, exception text and stack are redacted when formatted."""
 
 
 _REDACTING: dict[type[logging.LogRecord], type[logging.LogRecord]] = {
@@ -106,7 +130,7 @@ _REDACTING: dict[type[logging.LogRecord], type[logging.LogRecord]] = {
 
 
 def _redacting(record_class: type[logging.LogRecord]) -> type[logging.LogRecord]:
-    """``record_class`` with a ``getMessage`` that redacts.
+    """``record_class`` with the redaction of :class:`RedactedLogRecord`.
 
     Redaction happens when a handler formats the record, not when it is made: a crawl makes
     a debug record per item (its repr holds the whole page) that no handler at ``INFO``
@@ -114,11 +138,8 @@ def _redacting(record_class: type[logging.LogRecord]) -> type[logging.LogRecord]
     """
     subclass = _REDACTING.get(record_class)
     if subclass is None:
-        def get_message(self: logging.LogRecord) -> str:
-            return _REDACTOR(record_class.getMessage(self))
-
-        subclass = type(f"Redacted{record_class.__name__}", (record_class,),
-                        {"getMessage": get_message, "__module__": __name__})
+        subclass = type(f"Redacted{record_class.__name__}", (_Redacting, record_class),
+                        {"__module__": __name__})
         _REDACTING[record_class] = subclass
         _REDACTING[subclass] = subclass
     return subclass

@@ -114,3 +114,42 @@ def test_redactor_patterns() -> None:
     assert redact("Cookie: a=1; b=2") == f"Cookie: {MASK}"
     assert redact("nothing to see") == "nothing to see"
 
+
+
+REDACTION_CHECK = r'''
+import io, logging, pickle, sys
+from crawler.redact import MASK, install
+
+install(["unit-secret-9f3a"])
+stream = io.StringIO()
+handler = logging.StreamHandler(stream)
+handler.setLevel(logging.INFO)
+logging.basicConfig(level=logging.DEBUG, handlers=[handler])
+log = logging.getLogger("check")
+
+def fail(url):
+    raise ValueError(f"can't open {url}")
+
+try:
+    fail("redis://:unit-secret-9f3a@host:6379/0")
+except ValueError:
+    log.exception("store %s failed", "unit-secret-9f3a")
+log.info("and the stack", stack_info=True, extra={"arg": "unit-secret-9f3a"})
+log.debug("never formatted %s", "unit-secret-9f3a")
+record = log.makeRecord("check", logging.INFO, "f", 1, "pickled %s", ("unit-secret-9f3a",),
+                        None)
+print(stream.getvalue())
+print(pickle.loads(pickle.dumps(record)).getMessage())
+'''
+
+
+def test_messages_tracebacks_and_stacks_are_redacted() -> None:
+    result = subprocess.run([sys.executable, "-c", REDACTION_CHECK], cwd=REPO,
+                            capture_output=True, text=True, timeout=60, check=True)
+    out = result.stdout
+    assert "unit-secret-9f3a" not in out + result.stderr
+    assert "Traceback (most recent call last)" in out
+    assert "ValueError: can't open redis://:***@host:6379/0" in out
+    assert "store *** failed" in out
+    assert "Stack (most recent call last)" in out
+    assert "pickled ***" in out
