@@ -230,6 +230,10 @@ def build_report(stats: dict[str, Any], site_names: list[str], health: HealthCon
         "warc_captures": stats.get("warc/captures", 0),
         "files_published": stats.get("storage/published", 0),
         "pending_uploads": stats.get("storage/pending", 0),
+        # how late the event loop ran (crawler/lag.py): what blocked the reactor, and for how long
+        "reactor_lag_ms": {"max": stats.get("reactor/lag_max_ms"),
+                           "mean": stats.get("reactor/lag_mean_ms")},
+        "reactor_stalls": stats.get("reactor/stalls", 0),
         "sites": sites,
         "failed_sites": failed,
         "problems": problems,
