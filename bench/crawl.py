@@ -313,6 +313,12 @@ class System:
 def _newsarchive_after(run: Run, out: Path) -> None:
     run.extra["articles_written"] = _count_jsonl(out / "articles")
     run.extra["warc_mb"] = round(_dir_bytes(out, "*.warc.gz") / 2**20, 1)
+    # the run report's reactor lag: how long the event loop was kept from running
+    for path in out.glob("reports/**/report-*.json"):
+        report = json.loads(path.read_text(encoding="utf-8"))
+        lag = report.get("reactor_lag_ms") or {}
+        run.extra["lag_max_ms"], run.extra["lag_mean_ms"] = lag.get("max"), lag.get("mean")
+        run.extra["stalls"] = report.get("reactor_stalls")
 
 
 def _wget_after(run: Run, out: Path) -> None:

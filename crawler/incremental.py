@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import weakref
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Self
 
@@ -21,6 +20,7 @@ from scrapy import signals
 from scrapy.http import Response
 
 from crawler.items import Article
+from crawler.registry import PerCrawler
 from crawler.since import parse_timestamp
 from crawler.state import (
     ArticleState,
@@ -39,8 +39,7 @@ __all__ = ["IncrementalState", "text_digest"]
 
 logger = logging.getLogger(__name__)
 
-_STATES: weakref.WeakKeyDictionary[Crawler, IncrementalState | None] = \
-    weakref.WeakKeyDictionary()
+_STATES: PerCrawler[IncrementalState | None] = PerCrawler()
 
 
 def text_digest(text: str) -> str:
@@ -64,9 +63,7 @@ class IncrementalState:
 
     @classmethod
     def of(cls, crawler: Crawler) -> Self | None:
-        if crawler not in _STATES:
-            _STATES[crawler] = cls._build(crawler)
-        return _STATES[crawler]  # type: ignore[return-value]
+        return _STATES.get(crawler, cls._build)  # type: ignore[return-value]
 
     @classmethod
     def _build(cls, crawler: Crawler) -> Self | None:

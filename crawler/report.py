@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import weakref
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from scrapy.http import Request, Response
 
 from crawler import __version__, exitcodes
 from crawler.items import Article, FetchedPage
+from crawler.registry import PerCrawler
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -31,7 +31,7 @@ __all__ = ["HealthConfig", "RunReport", "build_report", "judge"]
 
 logger = logging.getLogger(__name__)
 
-_REPORTS: weakref.WeakKeyDictionary[Crawler, RunReport] = weakref.WeakKeyDictionary()
+_REPORTS: PerCrawler[RunReport] = PerCrawler()
 # Pages that answer 200 but are a bot wall, not the page asked for.
 # Searched in the lower-cased start of the body: a case-sensitive search is several times
 # faster than an IGNORECASE one, and this runs for every response.
@@ -75,9 +75,7 @@ class RunReport:
 
     @classmethod
     def of(cls, crawler: Crawler) -> Self:
-        if crawler not in _REPORTS:
-            _REPORTS[crawler] = cls(crawler)
-        return _REPORTS[crawler]  # type: ignore[return-value]
+        return _REPORTS.get(crawler, cls)  # type: ignore[return-value]
 
     def inc(self, site: str | None, key: str, value: int = 1) -> None:
         self.sites.setdefault(site or "unknown", Counter())[key] += value
@@ -232,6 +230,10 @@ def build_report(stats: dict[str, Any], site_names: list[str], health: HealthCon
         "warc_captures": stats.get("warc/captures", 0),
         "files_published": stats.get("storage/published", 0),
         "pending_uploads": stats.get("storage/pending", 0),
+        # how late the event loop ran (crawler/lag.py): what blocked the reactor, and for how long
+        "reactor_lag_ms": {"max": stats.get("reactor/lag_max_ms"),
+                           "mean": stats.get("reactor/lag_mean_ms")},
+        "reactor_stalls": stats.get("reactor/stalls", 0),
         "sites": sites,
         "failed_sites": failed,
         "problems": problems,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from scrapy import signals
 from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_from_coro
 
+from crawler.registry import PerCrawler
 from pipelines.reader.catalog import CatalogingStore
 from pipelines.storage import (
     DiskFull,
@@ -47,7 +47,7 @@ __all__ = ["ArchiveOutput", "default_state_dir", "s3_options", "store_for"]
 
 logger = logging.getLogger(__name__)
 
-_OUTPUTS: weakref.WeakKeyDictionary[Crawler, ArchiveOutput] = weakref.WeakKeyDictionary()
+_OUTPUTS: PerCrawler[ArchiveOutput] = PerCrawler()
 _STAMP = re.compile(r"-(\d{8})\d*-")
 
 
@@ -107,9 +107,7 @@ class ArchiveOutput:
 
     @classmethod
     def of(cls, crawler: Crawler) -> Self:
-        if crawler not in _OUTPUTS:
-            _OUTPUTS[crawler] = cls(crawler)
-        return _OUTPUTS[crawler]  # type: ignore[return-value]
+        return _OUTPUTS.get(crawler, cls)  # type: ignore[return-value]
 
     @property
     def staging_dir(self) -> Path:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
@@ -22,6 +21,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import run_in_thread
 
 from crawler.items import Article
+from crawler.registry import PerCrawler
 from pipelines.output import ArchiveOutput, key_date
 from pipelines.paths import safe_component
 from pipelines.storage.errors import DiskFull
@@ -45,7 +45,7 @@ __all__ = ["WarcArchive", "crawl_name"]
 
 logger = logging.getLogger(__name__)
 
-_ARCHIVES: weakref.WeakKeyDictionary[Crawler, WarcArchive | None] = weakref.WeakKeyDictionary()
+_ARCHIVES: PerCrawler[WarcArchive | None] = PerCrawler()
 
 
 def crawl_name(crawler: Crawler) -> str:
@@ -79,10 +79,8 @@ class WarcArchive:
     @classmethod
     def of(cls, crawler: Crawler) -> Self | None:
         """The crawler's archive, or None when ``WARC_ENABLED`` is off."""
-        if crawler not in _ARCHIVES:
-            _ARCHIVES[crawler] = cls(crawler) if crawler.settings.getbool("WARC_ENABLED") \
-                else None
-        return _ARCHIVES[crawler]  # type: ignore[return-value]
+        return _ARCHIVES.get(  # type: ignore[return-value]
+            crawler, lambda c: cls(c) if c.settings.getbool("WARC_ENABLED") else None)
 
     @classmethod
     def require(cls, crawler: Crawler) -> Self:

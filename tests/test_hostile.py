@@ -52,6 +52,16 @@ def test_crawl_finishes_and_archives_every_good_article(hostile_crawl: dict[str,
     assert not list(hostile_crawl["out"].glob("**/*.open"))
 
 
+def test_hostile_input_never_stalls_the_reactor_for_long(hostile_crawl: dict[str, Any]) -> None:
+    """Bombs, endless and huge answers are cut without keeping the event loop from running:
+    the report's reactor lag (a timer due every 0.1 s) stays under a second."""
+    report = hostile_crawl["report"]
+    lag = report["reactor_lag_ms"]
+    assert isinstance(lag["max"], float | int) and isinstance(lag["mean"], float | int)
+    assert 0 <= lag["mean"] <= lag["max"] < 1000, lag
+    assert report["reactor_stalls"] >= 0
+
+
 def test_malformed_cut_and_mislabelled_articles_are_still_archived(
         hostile_crawl: dict[str, Any]) -> None:
     records = {r["url"].removeprefix(hostile_crawl["base"]): r

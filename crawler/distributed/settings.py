@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING, Any
 
 from crawler.distributed.fleet import FleetKeys, FleetRun
+from crawler.registry import PerCrawler
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 __all__ = ["Fleet", "fleet_settings"]
 
-_FLEETS: weakref.WeakKeyDictionary[Crawler, FleetRun | None] = weakref.WeakKeyDictionary()
+_FLEETS: PerCrawler[FleetRun | None] = PerCrawler()
 
 
 def fleet_settings(url: str, run: FleetRun, *, seeder: bool) -> dict[str, Any]:
@@ -43,9 +43,7 @@ class Fleet:
 
     @classmethod
     def of(cls, crawler: Crawler) -> FleetRun | None:
-        if crawler not in _FLEETS:
-            _FLEETS[crawler] = cls._build(crawler)
-        return _FLEETS[crawler]
+        return _FLEETS.get(crawler, cls._build)
 
     @classmethod
     def _build(cls, crawler: Crawler) -> FleetRun | None:
