@@ -95,30 +95,31 @@ _INSTALLED = False
 _LOCK = threading.Lock()
 
 
+class _RedactedText:
+    """A record attribute (``exc_text``, ``stack_info``) stored as set, read redacted."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, record: object, owner: type | None = None) -> Any:
+        if record is None:  # looked up on the class
+            return self
+        value: str | None = record.__dict__.get(self.name)
+        return _REDACTOR(value) if value else value
+
+    def __set__(self, record: object, value: str | None) -> None:
+        record.__dict__[self.name] = value
+
+
 class _Redacting:
     """Redaction for a ``LogRecord`` class: the message, the formatted exception (a
     traceback quotes URLs and arguments) and the stack, each when a handler reads it."""
 
+    exc_text = _RedactedText()
+    stack_info = _RedactedText()
+
     def getMessage(self) -> str:
         return _REDACTOR(super().getMessage())  # type: ignore[misc]
-
-    @property
-    def exc_text(self) -> str | None:
-        value = self.__dict__.get("exc_text")
-        return _REDACTOR(value) if value else value
-
-    @exc_text.setter
-    def exc_text(self, value: str | None) -> None:
-        self.__dict__["exc_text"] = value
-
-    @property
-    def stack_info(self) -> str | None:
-        value = self.__dict__.get("stack_info")
-        return _REDACTOR(value) if value else value
-
-    @stack_info.setter
-    def stack_info(self, value: str | None) -> None:
-        self.__dict__["stack_info"] = value
 
 
 class RedactedLogRecord(_Redacting, logging.LogRecord):
