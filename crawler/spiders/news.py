@@ -21,6 +21,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.asyncio import run_in_thread
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
@@ -315,13 +316,16 @@ class NewsSpider(scrapy.Spider):
             self.incremental.source_fetched(response, site.name, 0)
         return True
 
-    def parse_feed(self, response: Response) -> Iterable[scrapy.Request]:
+    # Feeds and sitemaps are parsed in a thread: a sitemap of tens of thousands of URLs takes
+    # a second of parsing, which on the reactor would stop every download for that long.
+
+    async def parse_feed(self, response: Response) -> AsyncIterator[scrapy.Request]:
         site = self._site(response)
         if self._not_modified(response, site):
             return
         problems: list[str] = []
         try:
-            entries = parse_feed(response.body, response.url, problems)
+            entries = await run_in_thread(parse_feed, response.body, response.url, problems)
         except DiscoveryError as exc:
             problems.append(str(exc))
             entries = None
@@ -332,23 +336,26 @@ class NewsSpider(scrapy.Spider):
         if entries is None:
             return
         self._count("news/feeds")
-        yield from self._entries_to_requests(entries, site, "feed", self.parse_page, response)
+        for request in self._entries_to_requests(entries, site, "feed", self.parse_page,
+                                                 response):
+            yield request
 
-    def parse_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
+    async def parse_sitemap(self, response: Response) -> AsyncIterator[scrapy.Request]:
         site = self._site(response)
         if self._not_modified(response, site):
             return
         try:
-            entries = parse_sitemap(response.body, response.url,
-                                    max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+            entries = await run_in_thread(parse_sitemap, response.body, response.url,
+                                          max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
         except DiscoveryError as exc:
             self._count("news/sitemap_errors")
             RunReport.of(self.crawler).inc(site.name, "sitemap_errors")
             self.logger.error("bad sitemap: %s", exc)
             return
         self._count("news/sitemaps")
-        yield from self._entries_to_requests(entries, site, "sitemap", self.parse_page,
-                                             response)
+        for request in self._entries_to_requests(entries, site, "sitemap", self.parse_page,
+                                                 response):
+            yield request
 
     def parse_page(self, response: Response) -> Iterable[Any]:
         site = self._site(response)
