@@ -6,17 +6,18 @@ itself (JSON-LD type, ``og:type``), then its shape (a publication date and enoug
 
 from __future__ import annotations
 
+import html
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from parsel import Selector
 
-__all__ = ["ARTICLE_TYPES", "PageEvidence", "declares_article", "head_selector", "is_article",
-           "page_evidence"]
+__all__ = ["ARTICLE_TYPES", "HeadTags", "PageEvidence", "declares_article", "is_article",
+           "page_evidence", "read_head"]
 
 ARTICLE_TYPES = frozenset({
     "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle",
@@ -81,8 +82,13 @@ def _walk_jsonld(node: Any) -> Iterator[dict[str, Any]]:
 
 def jsonld_objects(selector: Selector) -> list[dict[str, Any]]:
     """Every JSON-LD object of the page; broken blocks are skipped."""
+    return _parse_jsonld(
+        selector.xpath('//script[@type="application/ld+json"]/text()').getall())
+
+
+def _parse_jsonld(blocks: Iterable[str]) -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = []
-    for raw in selector.xpath('//script[@type="application/ld+json"]/text()').getall():
+    for raw in blocks:
         try:
             data = json.loads(raw.strip().rstrip(";"))
         except ValueError:
@@ -111,23 +117,81 @@ def _prose_words(selector: Selector) -> int:
     return words
 
 
-def page_evidence(selector: Selector) -> PageEvidence:
-    ev = PageEvidence(selector=selector)
-    ev.jsonld = jsonld_objects(selector)
-    for obj in ev.jsonld:
+def _evidence(jsonld: list[dict[str, Any]], og_type: str | None,
+              selector: Selector | None = None) -> PageEvidence:
+    ev = PageEvidence(jsonld=jsonld, og_type=og_type.strip().lower() if og_type else None,
+                      selector=selector)
+    for obj in jsonld:
         ev.jsonld_types |= _types(obj)
-        if obj.get("datePublished"):
-            ev.jsonld_date = True
-    og = selector.xpath('//meta[@property="og:type"]/@content').get()
-    ev.og_type = og.strip().lower() if og else None
+        ev.jsonld_date = ev.jsonld_date or bool(obj.get("datePublished"))
     return ev
 
 
-def head_selector(text: str) -> Selector | None:
-    """The page's ``<head>`` alone, parsed (a fraction of the cost of the whole page), or
-    None when the page has no ``</head>``."""
+def page_evidence(selector: Selector) -> PageEvidence:
+    return _evidence(jsonld_objects(selector),
+                     selector.xpath('//meta[@property="og:type"]/@content').get(), selector)
+
+
+# The <head> read without an HTML parser: a news page's head is tens of kB of inline
+# scripts and styles, and parsing it cost more than the rest of the crawl's work on the
+# page (0.32 ms against 0.08 ms on the extraction benchmark's pages). Comments, scripts and
+# styles are skipped whole, so a tag inside one is not read.
+_HEAD_OPEN = re.compile(r"<(?:(!--)|(script|style)\b([^>]*)>|(meta|link)\b([^>]*)>)",
+                        re.IGNORECASE)
+_RAW_END = {"script": re.compile(r"</script\s*>", re.IGNORECASE),
+            "style": re.compile(r"</style\s*>", re.IGNORECASE)}
+_ATTRIBUTE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]+))?""")
+
+
+def _attributes(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, quoted in _ATTRIBUTE.findall(text):
+        value = quoted[1:-1] if quoted[:1] in ("'", '"') else quoted
+        found.setdefault(name.lower(), html.unescape(value))  # first one wins, as in HTML
+    return found
+
+
+@dataclass
+class HeadTags:
+    """What a page's ``<head>`` says of it: :class:`PageEvidence` from its JSON-LD and
+    ``og:type``, and its first canonical link."""
+
+    evidence: PageEvidence
+    canonical: str | None = None
+
+
+def read_head(text: str) -> HeadTags | None:
+    """The page's ``<head>`` read for article clues, or None when it has no ``</head>``."""
     m = _HEAD_END.search(text)
-    return Selector(text=text[:m.start()], type="html") if m else None
+    if m is None:
+        return None
+    og_type: str | None = None
+    canonical: str | None = None
+    blocks: list[str] = []
+    pos, end = 0, m.start()
+    while (tag := _HEAD_OPEN.search(text, pos, end)) is not None:
+        comment, raw, raw_attrs, name, attrs = tag.groups()
+        pos = tag.end()
+        if comment:
+            close = text.find("-->", pos, end)
+            pos = end if close < 0 else close + 3
+        elif raw:
+            close_tag = _RAW_END[raw.lower()].search(text, pos, end)
+            if close_tag is not None and "ld+json" in raw_attrs.lower() and \
+                    raw.lower() == "script" and \
+                    _attributes(raw_attrs).get("type", "").strip().lower() == \
+                    "application/ld+json":
+                blocks.append(text[pos:close_tag.start()])
+            pos = end if close_tag is None else close_tag.end()
+        elif og_type is None and "og:type" in attrs and name.lower() == "meta":
+            values = _attributes(attrs)
+            if values.get("property") == "og:type":
+                og_type = values.get("content", "")
+        elif canonical is None and "canonical" in attrs and name.lower() == "link":
+            values = _attributes(attrs)
+            if values.get("rel") == "canonical" and "href" in values:
+                canonical = values["href"]
+    return HeadTags(_evidence(_parse_jsonld(blocks), og_type), canonical)
 
 
 def declares_article(evidence: PageEvidence) -> bool:

@@ -1,5 +1,6 @@
 import gzip
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from parsel import Selector
@@ -148,19 +149,73 @@ def test_entries_with_unexpanded_entities_are_dropped() -> None:
 
 
 def test_head_alone_decides_articles_that_say_so() -> None:
-    from crawler.classify import declares_article, head_selector
+    from crawler.classify import declares_article, read_head
 
-    head = head_selector(ARTICLE_PAGE)
+    head = read_head(ARTICLE_PAGE)
     assert head is not None
-    assert declares_article(page_evidence(head))
+    assert declares_article(head.evidence)
     # a listing's head does not decide: the whole page is needed for a "no"
     listing = """<html><head><meta property="og:type" content="website"></head><body>
     <script type="application/ld+json">{"@type": "NewsArticle"}</script></body></html>"""
-    head = head_selector(listing)
+    head = read_head(listing)
     assert head is not None
-    assert not declares_article(page_evidence(head))
+    assert not declares_article(head.evidence)
     assert is_article("https://n.example/x", page_evidence(Selector(text=listing)))
-    assert head_selector("<p>no head at all</p>") is None
+    assert read_head("<p>no head at all</p>") is None
+
+
+def test_head_reading_skips_comments_scripts_and_styles() -> None:
+    from crawler.classify import declares_article, read_head
+
+    head = read_head("""<HTML><HEAD>
+    <!-- <meta property="og:type" content="article"> -->
+    <script>var t = '<meta property="og:type" content="article">';</script>
+    <style>/* <link rel="canonical" href="/wrong"> */</style>
+    <SCRIPT type="application/ld+json">{"@type": "WebPage"}</SCRIPT >
+    <LINK REL=canonical HREF='https://n.example/a?x=1&amp;y=2'>
+    <link rel="canonical" href="https://n.example/second">
+    <meta content="  Article " property="og:type">
+    </head><body><script type="application/ld+json">{"@type": "NewsArticle"}</script>
+    </body></html>""")
+    assert head is not None
+    assert head.canonical == "https://n.example/a?x=1&y=2"
+    assert head.evidence.og_type == "article"
+    assert head.evidence.jsonld_types == {"webpage"}  # the body's block is not the head's
+    assert declares_article(head.evidence)
+    commented = read_head('<head><!-- <meta property="og:type" content="article"> '
+                          '<script>x</script></head>')
+    assert commented is not None and not declares_article(commented.evidence)
+    # an unterminated script swallows the rest of the head, as in a browser
+    open_script = read_head('<head><script>var a = 1;<meta property="og:type" '
+                            'content="article"></head>')
+    assert open_script is not None and open_script.evidence.og_type is None
+
+
+def test_head_reading_agrees_with_the_html_parser_on_real_pages() -> None:
+    """On every page of the sample site, what the head says (article or not, og:type,
+    JSON-LD types, canonical link) is what lxml finds in the same head."""
+    import re
+
+    from crawler.classify import declares_article, read_head
+
+    pages = sorted((Path(__file__).parents[1] / "crawler" / "sample_site").rglob("*.html"))
+    assert len(pages) > 20
+    checked = 0
+    for page in pages:
+        text = page.read_text(encoding="utf-8", errors="replace")
+        end = re.search(r"</head\s*>", text, re.IGNORECASE)
+        head = read_head(text)
+        assert (head is None) == (end is None), page
+        if head is None or end is None:
+            continue
+        parsed = Selector(text=text[:end.start()], type="html")
+        evidence = page_evidence(parsed)
+        assert (declares_article(head.evidence), head.evidence.og_type,
+                head.evidence.jsonld_types, head.canonical) == (
+            declares_article(evidence), evidence.og_type, evidence.jsonld_types,
+            parsed.xpath('//link[@rel="canonical"]/@href').get()), page
+        checked += 1
+    assert checked > 20
 
 
 def test_publication_date_and_prose_only_when_needed() -> None:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
-from parsel import Selector
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
@@ -26,11 +25,12 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from crawler.classify import (
+    HeadTags,
     PageEvidence,
     declares_article,
-    head_selector,
     is_article,
     page_evidence,
+    read_head,
 )
 from crawler.config import ConfigError, SiteConfig, load_sites, override_sites, site_from_urls
 from crawler.discovery import DiscoveryError, Entry, feed_links, parse_feed, parse_sitemap
@@ -364,7 +364,7 @@ class NewsSpider(scrapy.Spider):
             return
         source = response.meta.get("news_source", "link")
         depth = response.meta.get("depth", 0)
-        head = head_selector(response.text)
+        head = read_head(response.text)
         if source == "start" and site.feed_autodiscovery and self.feed_autodiscovery:
             for url in feed_links(response.selector, response.url):
                 if in_domains(url, site.allowed_domains) and url not in site.feeds:
@@ -406,24 +406,23 @@ class NewsSpider(scrapy.Spider):
         return response.text
 
     def _is_article(self, response: TextResponse, site: SiteConfig,
-                    head: Selector | None) -> bool:
+                    head: HeadTags | None) -> bool:
         """``is_article``, parsing no more of the page than it takes: the URL patterns
         first, then the ``<head>`` alone (most articles say so there), then the page."""
         patterns = self._patterns[site.name]
         allow, deny = patterns["article_allow"], patterns["article_deny"]
         if not allow and not any(p.search(response.url) for p in deny) and \
-                head is not None and declares_article(page_evidence(head)):
+                head is not None and declares_article(head.evidence):
             return True
         evidence = page_evidence(response.selector) if not allow else PageEvidence()
         return is_article(response.url, evidence, allow=allow, deny=deny,
                           min_words=self.min_words)
 
     def _emit(self, response: TextResponse, site: SiteConfig, source: str,
-              head: Selector | None) -> Iterable[Any]:
-        xpath = '//link[@rel="canonical"]/@href'
+              head: HeadTags | None) -> Iterable[Any]:
         # the first canonical link of the page is the head's first, when the head has one
-        canonical = (head.xpath(xpath).get() if head is not None else None) or \
-            response.xpath(xpath).get()
+        canonical = (head.canonical if head is not None else None) or \
+            response.xpath('//link[@rel="canonical"]/@href').get()
         keys = {url_fingerprint(normalize_url(response.url, self.tracking))}
         if canonical:
             with suppress(ValueError):
