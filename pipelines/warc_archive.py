@@ -180,7 +180,8 @@ class WarcArchive:
         return await run_in_thread(self.writer.write_capture, capture, hold=hold)
 
     def release(self, ref: CaptureRef | None) -> None:
-        if ref is not None and self.writer is not None:
+        # the writer's lock is held while a capture is compressed: not taken for nothing
+        if ref is not None and ref.held and self.writer is not None:
             self.writer.release(ref)
 
     async def write_article(self, ref: CaptureRef, article: Article) -> None:

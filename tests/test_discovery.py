@@ -182,13 +182,15 @@ def test_head_reading_skips_comments_scripts_and_styles() -> None:
     assert head.evidence.og_type == "article"
     assert head.evidence.jsonld_types == {"webpage"}  # the body's block is not the head's
     assert declares_article(head.evidence)
-    commented = read_head('<head><!-- <meta property="og:type" content="article"> '
+    commented = read_head('<head><!-- <meta property="og:type" content="article"> --> '
                           '<script>x</script></head>')
     assert commented is not None and not declares_article(commented.evidence)
-    # an unterminated script swallows the rest of the head, as in a browser
-    open_script = read_head('<head><script>var a = 1;<meta property="og:type" '
-                            'content="article"></head>')
-    assert open_script is not None and open_script.evidence.og_type is None
+    # an unterminated script swallows the rest of the page, as in a browser
+    assert read_head('<head><script>var a = 1;<meta property="og:type" '
+                     'content="article"></head><body></body>') is None
+    in_script = read_head('<head><script>s = "</head>";</script>'
+                          '<meta property="og:type" content="article"></head>')
+    assert in_script is not None and declares_article(in_script.evidence)
 
 
 def test_head_reading_agrees_with_the_html_parser_on_real_pages() -> None:

@@ -469,6 +469,7 @@ def test_rotation_keeps_capture_groups_together_r4(tmp_path: Path) -> None:
     for i in range(12):
         body = big if i == 5 else f"<p>article {i}</p>".encode() * 20
         ref = writer.write_capture(capture(f"http://news.example/{i}", body=body), hold=True)
+        assert ref.held
         refs.append(ref)
         pending.append(ref)
         if len(pending) == 3:  # extraction results arrive after later captures rotated

@@ -79,6 +79,7 @@ class CaptureRef:
     url: str
     is_revisit: bool
     payload_digest: str | None
+    held: bool = False  # the file stays open until write_extraction or release
 
 
 _RESERVE_EXTRA = 1024  # metadata record and gzip member overhead
@@ -233,6 +234,7 @@ class WarcWriter:
                 url=capture.url,
                 is_revisit=is_revisit,
                 payload_digest=digest,
+                held=hold,
             )
             self._index(target, main, ref, post=capture.method.upper() in ("POST", "PUT"))
             if is_revisit:
