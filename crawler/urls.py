@@ -11,8 +11,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, safe_url_string
 
-__all__ = ["DEFAULT_TRACKING_PARAMS", "host_of", "in_domains", "normalize_url", "strip_tracking",
-           "url_fingerprint"]
+__all__ = ["DEFAULT_TRACKING_PARAMS", "host_in_domains", "host_of", "in_domains", "normalize_url",
+           "strip_tracking", "url_fingerprint"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -63,10 +63,15 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
+def host_in_domains(host: str, domains: Iterable[str]) -> bool:
+    """True if ``host`` is one of ``domains`` or a subdomain of one."""
+    host = host.lower()
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
 def in_domains(url: str, domains: Iterable[str]) -> bool:
     """True if the URL's host is one of ``domains`` or a subdomain of one."""
-    host = host_of(url)
-    return any(host == d or host.endswith("." + d) for d in domains)
+    return host_in_domains(host_of(url), domains)
 
 
 def url_fingerprint(url: str) -> bytes:

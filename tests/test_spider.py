@@ -94,3 +94,29 @@ async def test_dates_before_the_site_was_founded_are_dropped(
     assert all(i.published for i in items if i not in older)
     assert crawler.stats is not None
     assert crawler.stats.get_value("extract/dates_before_site") >= len(older)
+
+
+def test_offsite_hrefs_are_dropped_before_link_extraction_works_on_them() -> None:
+    from scrapy.http import HtmlResponse
+    from scrapy.linkextractors import LinkExtractor
+
+    from crawler.spiders.news import _href_in_scope
+
+    keep = _href_in_scope(["news.example"])
+    assert keep("/world/a") == "/world/a"  # relative: the page's own host
+    assert keep("b.html") == "b.html"
+    assert keep(" https://news.example/x") == " https://news.example/x"
+    assert keep("//www.news.example/y") == "//www.news.example/y"
+    assert keep("HTTP://NEWS.EXAMPLE:8080/z") == "HTTP://NEWS.EXAMPLE:8080/z"
+    assert keep("https://othernews.example/x") is None
+    assert keep("//ads.example/x") is None
+    assert keep("mailto:desk@news.example") is None
+    assert keep("javascript:void(0)") is None
+    assert keep("http://[::1") == "http://[::1"  # unparsable: LinkExtractor's to judge
+    page = HtmlResponse("https://news.example/section/", encoding="utf-8", body=b"""<html>
+        <body><a href="/a/1">1</a><a href="https://news.example/a/2">2</a>
+        <a href="https://elsewhere.example/a/3">3</a><a href="//cdn.example/a/4">4</a>
+        </body></html>""")
+    links = LinkExtractor(process_value=keep).extract_links(page)
+    assert [link.url for link in links] == ["https://news.example/a/1",
+                                            "https://news.example/a/2"]
