@@ -85,17 +85,19 @@ class IncrementalState:
     def key(self, url: str) -> str:
         return normalize_url(url, self.tracking)
 
-    def known(self, url: str) -> ArticleState | None:
+    def known(self, url: str, *, normalized: bool = False) -> ArticleState | None:
+        """The archived state of ``url`` (already in :meth:`key` form when ``normalized``)."""
         if self.full:
             return None
         try:
-            return self.store.article(self.key(url))
+            return self.store.article(url if normalized else self.key(url))
         except ValueError:
             return None
 
-    def should_fetch(self, url: str, now: datetime | None = None) -> bool:
+    def should_fetch(self, url: str, now: datetime | None = None, *,
+                     normalized: bool = False) -> bool:
         """False for an archived article whose update check is not due."""
-        prior = self.known(url)
+        prior = self.known(url, normalized=normalized)
         if prior is None:
             return True
         due = parse_timestamp(prior.next_check)

@@ -120,3 +120,30 @@ def test_offsite_hrefs_are_dropped_before_link_extraction_works_on_them() -> Non
     links = LinkExtractor(process_value=keep).extract_links(page)
     assert [link.url for link in links] == ["https://news.example/a/1",
                                             "https://news.example/a/2"]
+
+
+@deferred_f_from_coro_f
+async def test_a_url_met_again_is_not_requested_again(sample_site: Any, tmp_path: Path) -> None:
+    """Each article is linked from several pages and listed in feeds and sitemaps: the
+    spider asks for it once, and leaves nothing for Scrapy's dupefilter to drop."""
+    crawler = get_crawler(NewsSpider, settings_for(tmp_path, TRAFILATURA_ENABLED=False))
+    scheduled: list[str] = []
+    dropped: list[str] = []
+
+    def on_scheduled(request: Any) -> None:
+        if not request.meta.get("redirect_urls"):  # the spider's, not RedirectMiddleware's
+            scheduled.append(request.url)
+
+    def on_dropped(request: Any) -> None:
+        dropped.append(request.url)
+
+    crawler.signals.connect(on_scheduled, signal=signals.request_scheduled)
+    crawler.signals.connect(on_dropped, signal=signals.request_dropped)
+    await crawler.crawl_async(sites=site_from_urls([sample_site.base_url + "/"]))
+    assert crawler.stats is not None
+    stats = crawler.stats.get_stats()
+    assert stats["news/article_pages"] >= 20
+    assert stats["news/links_seen_before"] > 0
+    assert len(scheduled) == len(set(scheduled)), [u for u in scheduled if scheduled.count(u) > 1]
+    # only a redirect to a URL the spider asked for itself is left for the dupefilter
+    assert stats.get("dupefilter/filtered", 0) <= 1, dropped

@@ -8,6 +8,7 @@ arguments: ``-a url=URL[,URL…]``, ``-a urls_file=PATH``, ``-a config=sites.tom
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -149,7 +150,8 @@ class NewsSpider(scrapy.Spider):
         self.archive: WarcArchive | None = None
         self.incremental: IncrementalState | None = None
         self.max_pages = 0
-        self._requested: dict[str, set[bytes]] = {}  # URL fingerprints per site
+        self._seen: dict[str, set[bytes]] = {}  # fingerprints of normalised URLs, per site
+        self._asked: Counter[str] = Counter()  # requests per site (the page budget)
 
     @staticmethod
     def _sites_from_args(url: str | None, urls_file: str | None, config: str | None,
@@ -211,33 +213,47 @@ class NewsSpider(scrapy.Spider):
         return site.depth if site.depth is not None else self.default_depth
 
     # --- seeding -----------------------------------------------------------------------
-    def _within_budget(self, site: SiteConfig, url: str) -> bool:
-        """False once ``NEWS_MAX_PAGES_PER_SITE`` distinct URLs of the site were asked
-        for (a calendar or faceted-search trap must not eat the run)."""
-        if self.max_pages <= 0:
-            return True
-        seen = self._requested.setdefault(site.name, set())
+    def _first_sight(self, site: SiteConfig, url: str) -> bool:
+        """True the first time this run meets ``url`` (normalised) on ``site``. A link found
+        again (an article is on its section page, the front page and in a sitemap) then
+        costs no state lookup and no request for the dupefilter to drop."""
+        seen = self._seen.setdefault(site.name, set())
         key = url_fingerprint(url)
         if key in seen:
-            return True
-        if len(seen) >= self.max_pages:
-            self._count("news/over_page_budget")
-            report = RunReport.of(self.crawler)
-            if not report.count(site.name, "over_page_budget"):
-                self.logger.warning("site %s: page budget of %d requests reached "
-                                    "(NEWS_MAX_PAGES_PER_SITE); not following more",
-                                    site.name, self.max_pages)
-            report.inc(site.name, "over_page_budget")
+            self._count("news/links_seen_before")
             return False
         seen.add(key)
         return True
 
-    def _request(self, url: str, site: SiteConfig, source: str, callback: Any,
-                 **meta: Any) -> scrapy.Request | None:
+    def _within_budget(self, site: SiteConfig) -> bool:
+        """False once ``NEWS_MAX_PAGES_PER_SITE`` distinct URLs of the site were asked
+        for (a calendar or faceted-search trap must not eat the run)."""
+        if self.max_pages <= 0 or self._asked[site.name] < self.max_pages:
+            return True
+        self._count("news/over_page_budget")
+        report = RunReport.of(self.crawler)
+        if not report.count(site.name, "over_page_budget"):
+            self.logger.warning("site %s: page budget of %d requests reached "
+                                "(NEWS_MAX_PAGES_PER_SITE); not following more",
+                                site.name, self.max_pages)
+        report.inc(site.name, "over_page_budget")
+        return False
+
+    def _request(self, url: str, site: SiteConfig, source: str, callback: Any, *,
+                 check_state: bool = False, **meta: Any) -> scrapy.Request | None:
+        """A request for ``url``, or None when this run met it before, when it is over the
+        page budget or (``check_state``) when it is an archived article whose update check
+        is not due."""
         meta = {"news_site": site.name, "news_source": source, **meta}
         url = normalize_url(url, self.tracking)
-        if not self._within_budget(site, url):
+        if not self._first_sight(site, url):
             return None
+        if check_state and self.incremental is not None and \
+                not self.incremental.should_fetch(url, normalized=True):
+            return None
+        if not self._within_budget(site):
+            return None
+        self._asked[site.name] += 1
         headers: dict[str, str] = {}
         if callback in (self.parse_feed, self.parse_sitemap):
             # conditional: a 304 comes to the callback (and is archived as a revisit)
@@ -322,11 +338,9 @@ class NewsSpider(scrapy.Spider):
             if entry.is_sitemap:
                 request = self._request(entry.url, site, "sitemap", self.parse_sitemap,
                                         depth_reset=True, news_is_sitemap=True)
-            elif self.incremental is not None and not self.incremental.should_fetch(entry.url):
-                continue
             else:
                 listed = entry.date.isoformat() if entry.date else None
-                request = self._request(entry.url, site, source, callback,
+                request = self._request(entry.url, site, source, callback, check_state=True,
                                         depth_reset=True, news_listed_date=listed)
             if request is not None:
                 yield request
@@ -409,9 +423,8 @@ class NewsSpider(scrapy.Spider):
                 depth < self.depth_for(site):
             for link in self._link_extractors[site.name].extract_links(response):
                 if in_domains(link.url, site.allowed_domains) and (
-                        self.incremental is None or self.incremental.should_fetch(link.url)) and \
-                        (request := self._request(link.url, site, "link",
-                                                  self.parse_page)) is not None:
+                        request := self._request(link.url, site, "link", self.parse_page,
+                                                 check_state=True)) is not None:
                     yield request
 
     def _page_text(self, response: TextResponse, site: SiteConfig) -> str:
