@@ -147,3 +147,19 @@ async def test_a_url_met_again_is_not_requested_again(sample_site: Any, tmp_path
     assert len(scheduled) == len(set(scheduled)), [u for u in scheduled if scheduled.count(u) > 1]
     # only a redirect to a URL the spider asked for itself is left for the dupefilter
     assert stats.get("dupefilter/filtered", 0) <= 1, dropped
+
+
+def test_no_spider_callback_is_a_generator_returning_a_value() -> None:
+    """What Scrapy's WARN_ON_GENERATOR_RETURN_VALUE checked at every response (it is off:
+    the check re-read the spider's source each time), checked once here."""
+    import inspect
+
+    from scrapy.utils.misc import is_generator_with_return_value
+
+    assert project_settings.WARN_ON_GENERATOR_RETURN_VALUE is False
+    callbacks = [member for name, member in inspect.getmembers(NewsSpider, inspect.isfunction)
+                 if name.startswith(("parse", "on_"))]
+    assert len(callbacks) >= 5
+    generators = [f for f in callbacks if inspect.isgeneratorfunction(f)]
+    assert generators  # parse_page and parse_robots: what the check looks at
+    assert [f.__name__ for f in generators if is_generator_with_return_value(f)] == []
