@@ -46,7 +46,14 @@ def normalize_url(url: str, tracking: Sequence[str] = ()) -> str:
 
     Lower-cased scheme and host, default port dropped, fragment dropped, tracking
     parameters stripped, remaining query arguments sorted (w3lib's canonicalisation).
+    An article's URL is normalised by the spider, the dedup and the state pipelines: the
+    last few thousand answers are kept.
     """
+    return _normalize(url, tuple(tracking))
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalize(url: str, tracking: tuple[str, ...]) -> str:
     url = safe_url_string(url.strip())
     if tracking:
         url = strip_tracking(url, tracking)

@@ -430,7 +430,9 @@ class NewsSpider(scrapy.Spider):
     def _page_text(self, response: TextResponse, site: SiteConfig) -> str:
         """The page as text: as declared, unless it declares UTF-8 and is not (then the
         usual mislabel, windows-1252, rather than a page of U+FFFD)."""
-        if response.encoding.lower().replace("_", "-") in {"utf-8", "utf8"}:
+        text = response.text
+        # w3lib decodes with U+FFFD for what does not decode: no U+FFFD, nothing to check
+        if "\ufffd" in text and response.encoding.lower().replace("_", "-") in {"utf-8", "utf8"}:
             try:
                 response.body.decode("utf-8")
             except UnicodeDecodeError:
@@ -439,7 +441,7 @@ class NewsSpider(scrapy.Spider):
                 self.logger.info("%s: declared UTF-8 but is not; read as windows-1252",
                                  response.url)
                 return response.body.decode("cp1252", errors="replace")
-        return response.text
+        return text
 
     def _is_article(self, response: TextResponse, site: SiteConfig,
                     head: HeadTags | None) -> bool:
