@@ -85,7 +85,7 @@ class ExtractionPool:
         self._executor: ProcessPoolExecutor | None = None
         if processes > 0:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["pipelines.extract"])
+            context.set_forkserver_preload(["pipelines.extract", "trafilatura"])
             self._executor = ProcessPoolExecutor(
                 max_workers=processes, mp_context=context, initializer=_init_worker,
                 initargs=(config_file, switches, os.getpid()))
