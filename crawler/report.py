@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from crawler.state import SourceState
 
-__all__ = ["HealthConfig", "RunReport", "build_report", "judge"]
+__all__ = ["HealthConfig", "RunReport", "build_report", "judge", "looks_like_challenge"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +35,24 @@ _REPORTS: PerCrawler[RunReport] = PerCrawler()
 # Pages that answer 200 but are a bot wall, not the page asked for.
 # Searched in the lower-cased start of the body: a case-sensitive search is several times
 # faster than an IGNORECASE one, and this runs for every response.
-_CHALLENGE = re.compile(
+# Bot walls: their page title, or a marker of a challenge script. Looked up in the first
+# 8 kB of every 200: by substring first, as one regex over the page it cost 0.1 ms a page.
+_CHALLENGE_TITLE = re.compile(
     rb"<title>\s*(?:just a moment|attention required|access denied|are you a robot|"
-    rb"verify you are human|security check)|cf-browser-verification|cf-challenge|"
-    rb"px-captcha|g-recaptcha|h-captcha|captcha-delivery")
+    rb"verify you are human|security check)")
+_CHALLENGE_MARKS = (b"cf-browser-verification", b"cf-challenge", b"px-captcha",
+                    b"g-recaptcha", b"h-captcha", b"captcha-delivery")
+
+
+def looks_like_challenge(body: bytes) -> bool:
+    """Whether a page is a bot wall (Cloudflare, PerimeterX, reCAPTCHA, DataDome...)."""
+    start = body[:8192].lower()
+    at = start.find(b"<title>")
+    while at >= 0:
+        if _CHALLENGE_TITLE.match(start, at):
+            return True
+        at = start.find(b"<title>", at + 7)
+    return any(mark in start for mark in _CHALLENGE_MARKS)
 
 
 @dataclass(frozen=True)
@@ -91,7 +105,7 @@ class RunReport:
         if status >= 400:
             self.inc(site, f"http_{status // 100}xx")
         if status in (401, 403, 429) or (
-                status == 200 and _CHALLENGE.search(response.body[:8192].lower())):
+                status == 200 and looks_like_challenge(response.body)):
             self.inc(site, "blocked")
 
     def request_dropped(self, request: Request, **_: Any) -> None:

@@ -399,3 +399,35 @@ def test_the_resolver_checks_every_answer_so_rebinding_is_refused() -> None:
         else:
             assert refused is None
     assert got == [["93.184.215.14"], [], ["93.184.215.15"]]
+
+
+def test_bot_walls_are_told_from_pages() -> None:
+    """A 200 that is a bot wall counts as ``blocked`` in the run report."""
+    import random
+    import re
+
+    from crawler.report import looks_like_challenge
+
+    walls = [b"<html><head><TITLE>Just a moment...</TITLE>",
+             b"<html><head><title>\n  Attention Required! | Cloudflare</title>",
+             b"<svg><title>icon</title></svg><title>Are you a robot?</title>",
+             b"<div id='cf-challenge-running'></div>",
+             b"<script src='https://www.google.com/recaptcha/api.js'></script>"
+             b"<div class='g-recaptcha'></div>",
+             b"<div id='px-captcha'></div>", b"https://geo.captcha-delivery.com/captcha/"]
+    pages = [b"<html><head><title>Access to the courts</title></head><body>captcha</body>",
+             b"<title>News</title>" + b"x" * 9000 + b"cf-challenge"]  # past the first 8 kB
+    assert all(looks_like_challenge(w) for w in walls[:3] + walls[4:])
+    assert looks_like_challenge(walls[3])
+    assert not any(looks_like_challenge(p) for p in pages)
+    # the same answers as one regex over the first 8 kB (what it replaced)
+    old = re.compile(
+        rb"<title>\s*(?:just a moment|attention required|access denied|are you a robot|"
+        rb"verify you are human|security check)|cf-browser-verification|cf-challenge|"
+        rb"px-captcha|g-recaptcha|h-captcha|captcha-delivery")
+    parts = [b"<title>", b"<TITLE> ", b"just a moment", b"Access Denied", b"cf-",
+             b"challenge", b"captcha", b"h-", b"px-", b"<p>news</p>", b"x" * 3000]
+    rng = random.Random(7)
+    for body in walls + pages + [b"".join(rng.choices(parts, k=rng.randint(1, 12)))
+                                 for _ in range(3000)]:
+        assert looks_like_challenge(body) == bool(old.search(body[:8192].lower())), body
