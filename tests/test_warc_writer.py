@@ -678,3 +678,40 @@ def test_repair_cuts_truncated_open_file_and_invalidates_garbage(tmp_path: Path)
                                           "request"]
     lines = read_cdxj(repaired.path.with_name(name.removesuffix(".warc.gz") + ".cdxj"))
     assert {ln.fields["url"] for ln in lines} == {refs[0].url, refs[1].url}
+
+
+def test_content_coded_payloads_are_stored_not_deflated_again_r1(tmp_path: Path) -> None:
+    """A gzip or br body does not deflate again: its record's gzip member keeps it in
+    stored blocks (the WARC and HTTP heads still deflated), and every reader still sees one
+    gzip member per record with the body as received."""
+    rng = random.Random(3)
+    html = b"".join(b"<p>%d %s</p>" % (i, rng.choice([b"news", b"court", b"vote", b"storm"]))
+                    for i in range(20_000))
+    coded = gzip.compress(html)
+    writer = _writer(tmp_path)
+    gz = writer.write_capture(capture("http://news.example/gz", body=coded, response_headers=[
+        ("Content-Type", "text/html"), ("Content-Encoding", "gzip"),
+        ("Content-Length", str(len(coded)))]))
+    plain = writer.write_capture(capture("http://news.example/plain", body=html,
+                                         response_headers=[("Content-Type", "text/html")]))
+    [path] = writer.close()
+    data = path.read_bytes()
+    gz_member = data[gz.offset:gz.offset + gz.length]
+    plain_member = data[plain.offset:plain.offset + plain.length]
+    assert len(coded) < len(gz_member) < len(coded) + 1000  # stored, heads compressed
+    assert len(plain_member) < len(html) // 3  # deflated
+    record = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(gz_member)
+    assert record.startswith(b"WARC/1.1\r\n") and record.endswith(coded + b"\r\n\r\n")
+    code, output = warcio_check([path])
+    assert code == 0, output
+    responses = {dict(r.headers)["WARC-Target-URI"]: r for r in read_records(path)
+                 if r.rec_type == "response"}
+    assert responses["http://news.example/gz"].raw == coded
+    assert responses["http://news.example/gz"].decoded == html
+    assert responses["http://news.example/plain"].raw == html
+    # the member as gzip.decompress and a streaming reader see it
+    from pipelines.warc.writer import gzip_member
+
+    assert gzip.decompress(gz_member) == record
+    member = gzip_member(b"head\r\n\r\n" + coded, stored_from=8)
+    assert gzip.decompress(member) == b"head\r\n\r\n" + coded
