@@ -122,7 +122,7 @@ TRAFILATURA_INCLUDE_TABLES = True
 TRAFILATURA_TARGET_LANGUAGE = None
 TRAFILATURA_MIN_WORDS = 40
 TRAFILATURA_PROCESSES = -1  # extraction worker processes; -1: one per core (0 on one core)
-TRAFILATURA_MAX_PENDING = 0  # pages in or waiting for the pool; 0: twice the processes
+TRAFILATURA_MAX_PENDING = 0  # pages in or waiting for the pool; 0: six per process
 
 # --- newsarchive: where everything goes (ARCHIVE_*) ---------------------------------------
 ARCHIVE_STORE = "archive"

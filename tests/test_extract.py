@@ -4,8 +4,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from scrapy.utils.defer import deferred_f_from_coro_f
 
 from pipelines.extract import ExtractionOptions, extract_article
+from pipelines.pool import ExtractionPool
 
 FIXTURES = Path(__file__).parent / "sites" / "extract"
 URL = "https://coastal.example/news/2026/11/harbour-sea-wall/"
@@ -169,3 +171,39 @@ def test_wordpress_classic_caption_goes_to_images_not_text() -> None:
     assert image.credit == "Jane Doe/Reuters"
     assert "Fishing boats" not in article.text
     assert all(p in article.text for p in BR_PARAGRAPHS)
+
+
+async def _fill(pool: ExtractionPool, page: str, count: int) -> tuple[bool, int]:
+    import asyncio
+
+    tasks = [asyncio.create_task(pool.extract(page, f"https://n.example/{i}"))
+             for i in range(count)]
+    await asyncio.sleep(0)  # every task has tried to enter the pool
+    assert pool._semaphore is not None
+    waiting = pool._semaphore.locked()
+    done = await asyncio.gather(*tasks)
+    return waiting, sum(1 for article in done if article.text)
+
+
+@deferred_f_from_coro_f
+async def test_pages_waiting_for_extraction_are_bounded() -> None:
+    """The pool takes at most TRAFILATURA_MAX_PENDING pages (default six per worker); the
+    next page waits, and with it Scrapy's scraper and downloads."""
+    from scrapy.utils.test import get_crawler
+
+    from crawler.spiders.news import NewsSpider
+    from pipelines.extract import ExtractPipeline
+
+    page = "<html><body><article><p>" + "A sentence of the article. " * 40 + \
+        "</p></article></body></html>"
+    on = {"TRAFILATURA_ENABLED": True, "TRAFILATURA_PROCESSES": 1}
+    for settings, expected in ((on, 6),
+                               ({**on, "TRAFILATURA_MAX_PENDING": 2}, 2)):
+        pipeline = ExtractPipeline.from_crawler(get_crawler(NewsSpider, settings))
+        assert pipeline.pool.max_pending == expected
+        try:
+            waiting, extracted = await _fill(pipeline.pool, page, expected + 3)
+        finally:
+            pipeline.close_spider()
+        assert waiting  # the pool was full: later pages waited their turn
+        assert extracted == expected + 3  # and all were extracted once it drained
