@@ -174,9 +174,10 @@ def read_head(text: str) -> HeadTags | None:
             close = text.find("-->", pos)
             pos = len(text) if close < 0 else close + 3
         elif raw:
-            close_tag = _RAW_END[raw.lower()].search(text, pos)
-            if close_tag is not None and "ld+json" in raw_attrs.lower() and \
-                    raw.lower() == "script" and \
+            kind = raw.lower()
+            close_tag = _RAW_END[kind].search(text, pos)
+            if close_tag is not None and kind == "script" and \
+                    "ld+json" in raw_attrs.lower() and \
                     _attributes(raw_attrs).get("type", "").strip().lower() == \
                     "application/ld+json":
                 blocks.append(text[pos:close_tag.start()])

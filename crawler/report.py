@@ -32,11 +32,10 @@ __all__ = ["HealthConfig", "RunReport", "build_report", "judge", "looks_like_cha
 logger = logging.getLogger(__name__)
 
 _REPORTS: PerCrawler[RunReport] = PerCrawler()
-# Pages that answer 200 but are a bot wall, not the page asked for.
-# Searched in the lower-cased start of the body: a case-sensitive search is several times
-# faster than an IGNORECASE one, and this runs for every response.
-# Bot walls: their page title, or a marker of a challenge script. Looked up in the first
-# 8 kB of every 200: by substring first, as one regex over the page it cost 0.1 ms a page.
+# Pages that answer 200 but are a bot wall, not the page asked for: the wall's title or a
+# challenge script's marker, looked up in the lower-cased first 8 kB of every 200 (a
+# case-sensitive search is several times faster than an IGNORECASE one) by substring
+# first: as one regex over those 8 kB it cost 0.1 ms a page.
 _CHALLENGE_TITLE = re.compile(
     rb"<title>\s*(?:just a moment|attention required|access denied|are you a robot|"
     rb"verify you are human|security check)")

@@ -199,8 +199,7 @@ class WarcArchive:
         return await self._in_writer_thread(self.writer.write_capture, capture, hold=hold)
 
     def release(self, ref: CaptureRef | None) -> None:
-        # the writer's lock is held while a capture is compressed: not taken for nothing
-        if ref is not None and ref.held and self.writer is not None:
+        if ref is not None and self.writer is not None:
             self.writer.release(ref)
 
     async def write_article(self, ref: CaptureRef, article: Article) -> None:

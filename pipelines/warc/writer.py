@@ -290,6 +290,8 @@ class WarcWriter:
 
     def release(self, ref: CaptureRef) -> None:
         """Give up the hold of ``ref`` (no extraction will follow); idempotent."""
+        if not ref.held:
+            return  # the lock is held while a capture is compressed: not taken for nothing
         with self._lock:
             target = self._file_named(ref.filename)
             if target is not None:
